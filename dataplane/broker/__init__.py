@@ -1,0 +1,1 @@
+"""The broker process: network server, request dispatch, partitions and their logs."""

@@ -1,0 +1,201 @@
+"""One client connection: frames in, handlers run, responses out strictly in request order.
+
+Reads land in a reusable buffer; every complete frame in a read is dispatched; responses that are ready
+together are written together. Reading pauses while too many requests are in flight and while the
+transport's write buffer is full, which bounds memory per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections import deque
+from typing import TYPE_CHECKING
+
+from dataplane.broker.context import RequestContext
+from dataplane.broker.dispatch import API_VERSIONS_KEY, APIS, Api
+from dataplane.broker.handlers.api_versions import supported_api_keys
+from dataplane.protocol.errors import ErrorCode
+from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
+from dataplane.protocol.header import RequestHeader, peek_api, read_request_header, response_header
+from dataplane.protocol.primitives import ProtocolError, Reader
+
+if TYPE_CHECKING:
+    from dataplane.broker.server import Broker
+
+log = logging.getLogger(__name__)
+
+_SIZE = struct.Struct(">i")
+MAX_IN_FLIGHT = 64
+_DECODE_ERRORS = (ProtocolError, struct.error, IndexError, ValueError, UnicodeDecodeError)
+
+
+class KafkaConnection(asyncio.BufferedProtocol):
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
+        self._pending: deque[asyncio.Future[bytes | None]] = deque()
+        self._wakeup = asyncio.Event()
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self._reading_paused = False
+        self._closed = False
+        self.peer = "?"
+        self._transport: asyncio.Transport | None = None
+        self._sender: asyncio.Task[None] | None = None
+
+    # --- transport callbacks --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self._sender = asyncio.get_running_loop().create_task(self._send_responses())
+        self.broker.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self.broker.connections.discard(self)
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._sender is not None:
+            self._sender.cancel()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._decoder.writable()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            frames = self._decoder.filled(nbytes)
+        except FrameTooLarge as exc:
+            self.abort(str(exc))
+            return
+        for frame in frames:
+            if self._closed:
+                return
+            self._dispatch(frame)
+        if len(self._pending) >= MAX_IN_FLIGHT and not self._reading_paused:
+            self._reading_paused = True
+            assert self._transport is not None
+            self._transport.pause_reading()
+
+    def pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._can_write.set()
+
+    def abort(self, reason: str) -> None:
+        """Close this connection after bad input; the broker keeps serving everyone else."""
+        if self._closed:
+            return
+        log.warning("closing connection", extra={"client": self.peer, "reason": reason})
+        self._closed = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close(self) -> None:
+        if self._transport is not None and not self._closed:
+            self._closed = True
+            self._transport.close()
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def _dispatch(self, frame: bytes) -> None:
+        try:
+            api_key, version = peek_api(frame)
+        except _DECODE_ERRORS:
+            self.abort("frame too short for a request header")
+            return
+        api = APIS.get(api_key)
+        if api is None:
+            self.abort(f"unknown API key {api_key}")
+            return
+        if not api.min_version <= version <= api.max_version:
+            if api_key == API_VERSIONS_KEY:
+                self._reply_unsupported_api_versions(frame)
+            else:
+                self.abort(f"{api.name} v{version} is not supported")
+            return
+        try:
+            reader = Reader(frame)
+            header = read_request_header(reader, api.request.is_flexible(version))
+            request = api.request.decode(reader, version)
+        except _DECODE_ERRORS as exc:
+            self.abort(f"malformed {api.name} v{version} request: {exc}")
+            return
+        task = asyncio.get_running_loop().create_task(self._process(api, header, request))
+        self._pending.append(task)
+        self._wakeup.set()
+
+    def _reply_unsupported_api_versions(self, frame: bytes) -> None:
+        # Answer with a v0 body listing our ranges so the client can retry with a version we know.
+        correlation_id = struct.unpack_from(">i", frame, 4)[0]
+        api = APIS[API_VERSIONS_KEY]
+        body = api.response.encode(
+            {
+                "error_code": ErrorCode.UNSUPPORTED_VERSION,
+                "api_keys": supported_api_keys(self.broker),
+            },
+            0,
+        )
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(self._frame(response_header(correlation_id, False), body.buf))
+        self._pending.append(future)
+        self._wakeup.set()
+
+    async def _process(self, api: Api, header: RequestHeader, request: dict) -> bytes | None:
+        ctx = RequestContext(self.broker, header, self.peer)
+        response = await api.handle(ctx, request)
+        if response is None:
+            return None
+        version = header.api_version
+        flexible_header = api.response.is_flexible(version) and api.key != API_VERSIONS_KEY
+        body = api.response.encode(response, version)
+        return self._frame(response_header(header.correlation_id, flexible_header), body.buf)
+
+    @staticmethod
+    def _frame(header: bytes, body: bytes | bytearray) -> bytes:
+        return b"".join((_SIZE.pack(len(header) + len(body)), header, body))
+
+    async def _send_responses(self) -> None:
+        transport = self._transport
+        assert transport is not None
+        pending = self._pending
+        while True:
+            if not pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            try:
+                first = await pending[0]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("request handler failed", extra={"client": self.peer})
+                self.abort("internal error while handling a request")
+                return
+            pending.popleft()
+            chunks = [first] if first else []
+            while pending and pending[0].done():
+                done = pending.popleft()
+                if done.exception() is not None:
+                    log.error(
+                        "request handler failed",
+                        exc_info=done.exception(),
+                        extra={"client": self.peer},
+                    )
+                    self.abort("internal error while handling a request")
+                    return
+                result = done.result()
+                if result:
+                    chunks.append(result)
+            if chunks:
+                transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+            await self._can_write.wait()
+            if self._reading_paused and len(pending) < MAX_IN_FLIGHT // 2 and not self._closed:
+                self._reading_paused = False
+                transport.resume_reading()

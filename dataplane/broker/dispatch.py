@@ -1,0 +1,143 @@
+"""The dispatch table: every API this broker serves, its advertised versions and its handler.
+
+This table is the single source of the ApiVersions answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from dataplane.broker.context import RequestContext
+from dataplane.broker.handlers.api_versions import handle_api_versions
+from dataplane.broker.handlers.configs import (
+    handle_alter_configs,
+    handle_describe_configs,
+    handle_incremental_alter_configs,
+)
+from dataplane.broker.handlers.fetch import handle_fetch
+from dataplane.broker.handlers.metadata import handle_metadata
+from dataplane.broker.handlers.offsets import (
+    handle_delete_records,
+    handle_list_offsets,
+    handle_offset_for_leader_epoch,
+)
+from dataplane.broker.handlers.produce import handle_produce
+from dataplane.broker.handlers.producer_ids import handle_init_producer_id
+from dataplane.broker.handlers.topics import (
+    handle_create_partitions,
+    handle_create_topics,
+    handle_delete_topics,
+)
+from dataplane.protocol import messages as m
+from dataplane.protocol.schema import Message
+
+Handler = Callable[[RequestContext, dict], Awaitable[dict | None]]
+
+
+@dataclass(frozen=True)
+class Api:
+    key: int
+    name: str
+    request: Message
+    response: Message
+    min_version: int
+    max_version: int
+    handle: Handler
+
+
+def _api(
+    name: str, request: Message, response: Message, versions: tuple[int, int], handle: Handler
+) -> Api:
+    assert request.api_key is not None
+    low, high = request.version_range
+    assert low <= versions[0] and versions[1] <= high, f"{name} schema lacks versions {versions}"
+    return Api(request.api_key, name, request, response, versions[0], versions[1], handle)
+
+
+APIS: dict[int, Api] = {
+    api.key: api
+    for api in (
+        _api("Produce", m.PRODUCE_REQUEST, m.PRODUCE_RESPONSE, (3, 9), handle_produce),
+        _api("Fetch", m.FETCH_REQUEST, m.FETCH_RESPONSE, (4, 12), handle_fetch),
+        _api(
+            "ListOffsets",
+            m.LIST_OFFSETS_REQUEST,
+            m.LIST_OFFSETS_RESPONSE,
+            (1, 7),
+            handle_list_offsets,
+        ),
+        _api("Metadata", m.METADATA_REQUEST, m.METADATA_RESPONSE, (0, 12), handle_metadata),
+        _api(
+            "ApiVersions",
+            m.API_VERSIONS_REQUEST,
+            m.API_VERSIONS_RESPONSE,
+            (0, 4),
+            handle_api_versions,
+        ),
+        _api(
+            "CreateTopics",
+            m.CREATE_TOPICS_REQUEST,
+            m.CREATE_TOPICS_RESPONSE,
+            (2, 4),
+            handle_create_topics,
+        ),
+        _api(
+            "DeleteTopics",
+            m.DELETE_TOPICS_REQUEST,
+            m.DELETE_TOPICS_RESPONSE,
+            (1, 4),
+            handle_delete_topics,
+        ),
+        _api(
+            "DeleteRecords",
+            m.DELETE_RECORDS_REQUEST,
+            m.DELETE_RECORDS_RESPONSE,
+            (0, 2),
+            handle_delete_records,
+        ),
+        _api(
+            "InitProducerId",
+            m.INIT_PRODUCER_ID_REQUEST,
+            m.INIT_PRODUCER_ID_RESPONSE,
+            (0, 4),
+            handle_init_producer_id,
+        ),
+        _api(
+            "OffsetForLeaderEpoch",
+            m.OFFSET_FOR_LEADER_EPOCH_REQUEST,
+            m.OFFSET_FOR_LEADER_EPOCH_RESPONSE,
+            (2, 4),
+            handle_offset_for_leader_epoch,
+        ),
+        _api(
+            "DescribeConfigs",
+            m.DESCRIBE_CONFIGS_REQUEST,
+            m.DESCRIBE_CONFIGS_RESPONSE,
+            (1, 4),
+            handle_describe_configs,
+        ),
+        _api(
+            "AlterConfigs",
+            m.ALTER_CONFIGS_REQUEST,
+            m.ALTER_CONFIGS_RESPONSE,
+            (0, 2),
+            handle_alter_configs,
+        ),
+        _api(
+            "CreatePartitions",
+            m.CREATE_PARTITIONS_REQUEST,
+            m.CREATE_PARTITIONS_RESPONSE,
+            (0, 3),
+            handle_create_partitions,
+        ),
+        _api(
+            "IncrementalAlterConfigs",
+            m.INCREMENTAL_ALTER_CONFIGS_REQUEST,
+            m.INCREMENTAL_ALTER_CONFIGS_RESPONSE,
+            (0, 1),
+            handle_incremental_alter_configs,
+        ),
+    )
+}
+API_VERSIONS_KEY = 18

@@ -1,0 +1,102 @@
+"""Fetch: read batches for consumers (up to the high watermark) and followers (up to the log end),
+waiting up to max_wait_ms for min_bytes without polling: appends wake the waiting request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from dataplane.broker.context import RequestContext
+from dataplane.broker.partition import Partition
+from dataplane.protocol.errors import ErrorCode
+
+FETCH_SESSION_ID_NOT_FOUND = 70
+
+
+def _partition_response(index: int, error: ErrorCode, partition: Partition | None = None) -> dict:
+    hw = partition.high_watermark if partition else -1
+    return {
+        "partition_index": index,
+        "error_code": error,
+        "high_watermark": hw,
+        "last_stable_offset": hw,
+        "log_start_offset": partition.log.log_start_offset if partition else -1,
+        "aborted_transactions": None,
+        "preferred_read_replica": -1,
+        "records": b"",
+    }
+
+
+def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Partition], bool]:
+    """One pass over the requested partitions: (topics, bytes read, partitions read, any error)."""
+    replicas = ctx.broker.replicas
+    is_follower = request["replica_id"] >= 0
+    budget = request.get("max_bytes", 0x7FFFFFFF)
+    total = 0
+    had_error = False
+    partitions: list[Partition] = []
+    topics = []
+    for topic in request["topics"]:
+        name = topic["topic"]
+        responses = []
+        for wanted in topic["partitions"]:
+            index = wanted["partition"]
+            partition = replicas.get(name, index)
+            if partition is None:
+                responses.append(_partition_response(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                had_error = True
+                continue
+            error = ErrorCode.NONE if partition.is_leader else ErrorCode.NOT_LEADER_OR_FOLLOWER
+            error = error or partition.check_leader_epoch(wanted.get("current_leader_epoch", -1))
+            offset = wanted["fetch_offset"]
+            log = partition.log
+            if not error and not log.log_start_offset <= offset <= log.log_end_offset:
+                error = ErrorCode.OFFSET_OUT_OF_RANGE
+            response = _partition_response(index, error, partition)
+            responses.append(response)
+            if error:
+                had_error = True
+                continue
+            partitions.append(partition)
+            upper = log.log_end_offset if is_follower else partition.high_watermark
+            limit = min(wanted["partition_max_bytes"], budget - total)
+            if limit <= 0:
+                continue
+            data = log.read(offset, limit, upper, min_one_batch=total == 0)
+            response["records"] = data
+            total += len(data)
+        topics.append({"topic": name, "partitions": responses})
+    return topics, total, partitions, had_error
+
+
+async def handle_fetch(ctx: RequestContext, request: dict) -> dict:
+    if request.get("session_id", 0) != 0:
+        # Sessions are declined (we always answer session_id 0), so no client holds one of ours.
+        return {
+            "throttle_time_ms": 0,
+            "error_code": FETCH_SESSION_ID_NOT_FOUND,
+            "session_id": 0,
+            "responses": [],
+        }
+    deadline = time.monotonic() + request["max_wait_ms"] / 1000
+    while True:
+        topics, total, partitions, had_error = _read(ctx, request)
+        remaining = deadline - time.monotonic()
+        if total >= request["min_bytes"] or had_error or remaining <= 0 or not partitions:
+            break
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for partition in partitions:
+            partition.add_waiter(waiter)
+        try:
+            await asyncio.wait_for(waiter, remaining)
+        except TimeoutError:
+            pass
+        finally:
+            for partition in partitions:
+                partition.remove_waiter(waiter)
+    return {
+        "throttle_time_ms": 0,
+        "error_code": ErrorCode.NONE,
+        "session_id": 0,
+        "responses": topics,
+    }

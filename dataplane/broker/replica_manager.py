@@ -1,0 +1,132 @@
+"""The partitions this broker hosts, kept in step with cluster metadata, and their upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from dataplane.broker.partition import Partition
+from dataplane.config import BrokerConfig, effective_topic_config
+from dataplane.metadata.base import MetadataStore
+from dataplane.storage.log import PartitionLog
+from dataplane.storage.log_manager import LogManager
+
+log = logging.getLogger(__name__)
+
+
+class ReplicaManager:
+    def __init__(self, config: BrokerConfig, metadata: MetadataStore) -> None:
+        self.config = config
+        self.broker_id = config.broker_id
+        self.metadata = metadata
+        self._topic_defaults = config.topic_defaults()
+        self.logs = LogManager(config.log_dirs, self.topic_config)
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self._flushes: dict[PartitionLog, asyncio.Future[None]] = {}
+
+    def topic_config(self, topic: str) -> dict[str, Any]:
+        meta = self.metadata.topics.get(topic)
+        return effective_topic_config(meta.configs if meta else {}, self._topic_defaults)
+
+    def load(self) -> None:
+        self.logs.load()
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        """Create logs for partitions assigned here, drop those no longer assigned, apply configs."""
+        wanted = {}
+        for topic in self.metadata.topics.values():
+            for index, state in topic.partitions.items():
+                if self.broker_id in state.replicas:
+                    wanted[(topic.name, index)] = state
+        for key in [k for k in self.partitions if k not in wanted]:
+            partition = self.partitions.pop(key)
+            partition.wake_waiters()
+        for key, _ in self.logs:
+            if key not in wanted:
+                log.info("deleting partition log", extra={"topic": key[0], "partition": key[1]})
+                self.logs.delete(*key)
+        self.logs.refresh_configs()
+        for key, state in wanted.items():
+            partition = self.partitions.get(key)
+            if partition is None:
+                partition_log = self.logs.get_or_create(*key)
+                self.partitions[key] = Partition(
+                    key[0], key[1], partition_log, state, self.broker_id
+                )
+            else:
+                partition.state = state
+
+    def get(self, topic: str, index: int) -> Partition | None:
+        return self.partitions.get((topic, index))
+
+    # --- durability -----------------------------------------------------------------------------
+
+    async def flush_if_due(self, partition_log: PartitionLog) -> None:
+        """Group commit: appends that arrive while a flush runs share the next one."""
+        if not partition_log.needs_flush(time.monotonic()):
+            return
+        pending = self._flushes.get(partition_log)
+        if pending is not None:
+            await pending
+            if not partition_log.needs_flush(time.monotonic()):
+                return
+        future = asyncio.get_running_loop().create_future()
+        self._flushes[partition_log] = future
+        try:
+            await asyncio.to_thread(partition_log.flush)
+            future.set_result(None)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            if self._flushes.get(partition_log) is future:
+                del self._flushes[partition_log]
+
+    async def run_maintenance(self) -> None:
+        """Periodic flushes by time, retention, and checkpoints, until cancelled."""
+        cfg = self.config
+        flush_interval = cfg["log.flush.scheduler.interval.ms"] / 1000
+        next_retention = time.monotonic() + cfg["log.retention.check.interval.ms"] / 1000
+        next_checkpoint = (
+            time.monotonic() + cfg["replica.high.watermark.checkpoint.interval.ms"] / 1000
+        )
+        while True:
+            await asyncio.sleep(flush_interval)
+            now = time.monotonic()
+            for partition in list(self.partitions.values()):
+                await self.flush_if_due(partition.log)
+            if now >= next_retention:
+                next_retention = now + cfg["log.retention.check.interval.ms"] / 1000
+                self.enforce_retention()
+            if now >= next_checkpoint:
+                next_checkpoint = now + cfg["replica.high.watermark.checkpoint.interval.ms"] / 1000
+                await asyncio.to_thread(self.logs.write_checkpoints, self.checkpoint_snapshot())
+
+    def enforce_retention(self) -> None:
+        now_ms = int(time.time() * 1000)
+        for key, partition in list(self.partitions.items()):
+            deleted = partition.log.enforce_retention(now_ms)
+            if deleted:
+                log.info(
+                    "retention deleted segments",
+                    extra={
+                        "topic": key[0],
+                        "partition": key[1],
+                        "segments": deleted,
+                        "log_start_offset": partition.log.log_start_offset,
+                    },
+                )
+
+    def checkpoint_snapshot(self) -> dict:
+        for key, partition in self.partitions.items():
+            self.logs.high_watermarks[key] = partition.high_watermark
+        return self.logs.checkpoint_snapshot()
+
+    def close(self) -> None:
+        for key, partition in self.partitions.items():
+            self.logs.high_watermarks[key] = partition.high_watermark
+            partition.wake_waiters()
+        self.logs.close()

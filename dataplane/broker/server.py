@@ -1,0 +1,123 @@
+"""The broker: binds listeners, owns metadata and partitions, runs upkeep, shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from dataplane.broker.connection import KafkaConnection
+from dataplane.broker.dispatch import APIS, Api
+from dataplane.broker.replica_manager import ReplicaManager
+from dataplane.config import BrokerConfig
+from dataplane.metadata.base import BrokerInfo, MetadataError, TopicMetadata
+from dataplane.metadata.standalone import StandaloneMetadataStore
+from dataplane.protocol.errors import ErrorCode
+
+log = logging.getLogger(__name__)
+
+PRODUCER_ID_BLOCK = 1000
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.apis: Mapping[int, Api] = APIS
+        self.connections: set[KafkaConnection] = set()
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._producer_ids: list[int] = []
+        self.metadata: StandaloneMetadataStore | None = None  # set once listeners are bound
+        self.replicas: ReplicaManager
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        bound_ports = {}
+        for listener in self.config.listeners:
+            server = await loop.create_server(
+                lambda: KafkaConnection(self),
+                listener.host or None,
+                listener.port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self._servers.append(server)
+            bound_ports[listener.name] = server.sockets[0].getsockname()[1]
+        advertised = self.config.advertised_listeners[0]
+        port = advertised.port or bound_ports.get(advertised.name, 0)
+        me = BrokerInfo(
+            self.config.broker_id, advertised.host, port, self.config["broker.rack"] or None
+        )
+        self.metadata = StandaloneMetadataStore(
+            self.config.log_dirs[0], me, self.config["cluster.id"]
+        )
+        await self.metadata.start()
+        self.replicas = ReplicaManager(self.config, self.metadata)
+        await asyncio.to_thread(self.replicas.load)
+        self.metadata.subscribe(self.replicas.reconcile)
+        self._tasks.append(loop.create_task(self.replicas.run_maintenance()))
+        for server in self._servers:
+            await server.start_serving()
+        log.info(
+            "broker started",
+            extra={
+                "broker_id": self.config.broker_id,
+                "listeners": [
+                    f"{s.sockets[0].getsockname()[0]}:{s.sockets[0].getsockname()[1]}"
+                    for s in self._servers
+                ],
+                "advertised": f"{me.host}:{me.port}",
+                "cluster_id": self.metadata.cluster_id,
+                "partitions": len(self.replicas.partitions),
+            },
+        )
+
+    @property
+    def bound_port(self) -> int:
+        return self._servers[0].sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        log.info("broker stopping", extra={"broker_id": self.config.broker_id})
+        for server in self._servers:
+            server.close()
+        for connection in list(self.connections):
+            connection.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.metadata is not None:
+            await asyncio.to_thread(self.replicas.close)
+            await self.metadata.stop()
+        log.info("broker stopped", extra={"broker_id": self.config.broker_id})
+
+    # --- services used by handlers --------------------------------------------------------------
+
+    async def create_topic(
+        self,
+        name: str,
+        num_partitions: int | None = None,
+        replication_factor: int | None = None,
+        configs: Mapping[str, str] | None = None,
+        assignment: Mapping[int, list[int]] | None = None,
+    ) -> TopicMetadata:
+        assert self.metadata is not None
+        partitions = num_partitions or self.config["num.partitions"]
+        factor = replication_factor or self.config["default.replication.factor"]
+        if factor > len(self.metadata.brokers) and not assignment:
+            raise MetadataError(
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"replication factor {factor} is larger than the {len(self.metadata.brokers)} "
+                "available brokers",
+            )
+        topic = await self.metadata.create_topic(
+            name, partitions, factor, configs or {}, assignment
+        )
+        log.info("topic created", extra={"topic": name, "partitions": len(topic.partitions)})
+        return topic
+
+    async def next_producer_id(self) -> int:
+        assert self.metadata is not None
+        if not self._producer_ids:
+            first = await self.metadata.allocate_producer_ids(PRODUCER_ID_BLOCK)
+            self._producer_ids = list(range(first + PRODUCER_ID_BLOCK - 1, first - 1, -1))
+        return self._producer_ids.pop()

@@ -1,0 +1,302 @@
+"""Broker and topic configuration in Kafka's `server.properties` vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LONG_MAX = 2**63 - 1
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or its value is invalid."""
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse Java `.properties` text: `key=value` or `key: value`, `#`/`!` comments, `\\` continuations."""
+    result: dict[str, str] = {}
+    pending = ""
+    for raw_line in text.splitlines():
+        line = pending + raw_line.strip()
+        pending = ""
+        if not line or line[0] in "#!":
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            pending = line[:-1]
+            continue
+        for index, char in enumerate(line):
+            if char in "=:":
+                key, value = line[:index], line[index + 1 :]
+                break
+        else:
+            key, value = line, ""
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _to_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{value!r} is not an integer") from None
+
+
+def _to_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ConfigError(f"{value!r} is not true or false")
+    return lowered == "true"
+
+
+@dataclass(frozen=True)
+class TopicConfigDef:
+    """One per-topic setting: its type, the broker-wide key that supplies its default, its check."""
+
+    name: str
+    kind: str  # "int", "long", "bool", "string", "list"
+    broker_key: str
+    default: str
+    check: Callable[[Any], bool] = lambda _value: True
+    requirement: str = ""
+
+    def parse(self, raw: str) -> Any:
+        if self.kind in ("int", "long"):
+            value: Any = _to_int(raw)
+        elif self.kind == "bool":
+            value = _to_bool(raw)
+        elif self.kind == "list":
+            value = tuple(item.strip() for item in raw.split(",") if item.strip())
+        else:
+            value = raw
+        if not self.check(value):
+            raise ConfigError(f"invalid value {raw!r} for {self.name}: {self.requirement}")
+        return value
+
+
+def _at_least(minimum: int) -> Callable[[int], bool]:
+    return lambda value: value >= minimum
+
+
+TOPIC_CONFIG_DEFS: dict[str, TopicConfigDef] = {
+    d.name: d
+    for d in (
+        TopicConfigDef(
+            "cleanup.policy",
+            "list",
+            "log.cleanup.policy",
+            "delete",
+            lambda v: bool(v) and set(v) <= {"delete", "compact"},
+            "a list of delete and/or compact",
+        ),
+        TopicConfigDef(
+            "retention.ms", "long", "log.retention.ms", "604800000", _at_least(-1), "-1 or more"
+        ),
+        TopicConfigDef(
+            "retention.bytes", "long", "log.retention.bytes", "-1", _at_least(-1), "-1 or more"
+        ),
+        TopicConfigDef(
+            "segment.bytes", "int", "log.segment.bytes", "1073741824", _at_least(14), "at least 14"
+        ),
+        TopicConfigDef(
+            "segment.ms", "long", "log.roll.ms", "604800000", _at_least(1), "at least 1"
+        ),
+        TopicConfigDef(
+            "max.message.bytes", "int", "message.max.bytes", "1048588", _at_least(0), "0 or more"
+        ),
+        TopicConfigDef(
+            "min.insync.replicas", "int", "min.insync.replicas", "1", _at_least(1), "at least 1"
+        ),
+        TopicConfigDef(
+            "flush.messages",
+            "long",
+            "log.flush.interval.messages",
+            str(LONG_MAX),
+            _at_least(1),
+            "at least 1",
+        ),
+        TopicConfigDef(
+            "flush.ms", "long", "log.flush.interval.ms", str(LONG_MAX), _at_least(0), "0 or more"
+        ),
+        TopicConfigDef(
+            "index.interval.bytes",
+            "int",
+            "log.index.interval.bytes",
+            "4096",
+            _at_least(0),
+            "0 or more",
+        ),
+        TopicConfigDef(
+            "message.timestamp.type",
+            "string",
+            "log.message.timestamp.type",
+            "CreateTime",
+            lambda v: v in ("CreateTime", "LogAppendTime"),
+            "CreateTime or LogAppendTime",
+        ),
+        TopicConfigDef(
+            "unclean.leader.election.enable",
+            "bool",
+            "unclean.leader.election.enable",
+            "false",
+        ),
+    )
+}
+
+
+# Broker settings: key → (kind, default). Kafka's time settings in hours/minutes are folded into
+# their millisecond key when the file uses them.
+BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
+    "broker.id": ("int", "0"),
+    "listeners": ("string", "PLAINTEXT://127.0.0.1:9092"),
+    "advertised.listeners": ("string", ""),
+    "log.dirs": ("string", "/tmp/dataplane-logs"),
+    "num.partitions": ("int", "1"),
+    "default.replication.factor": ("int", "1"),
+    "auto.create.topics.enable": ("bool", "true"),
+    "delete.topic.enable": ("bool", "true"),
+    "socket.request.max.bytes": ("int", "104857600"),
+    "log.retention.check.interval.ms": ("long", "300000"),
+    "log.flush.scheduler.interval.ms": ("long", "1000"),
+    "replica.high.watermark.checkpoint.interval.ms": ("long", "5000"),
+    "cluster.id": ("string", ""),
+    "broker.rack": ("string", ""),
+    "log.format": ("string", "json"),
+    **{d.broker_key: (d.kind, d.default) for d in TOPIC_CONFIG_DEFS.values()},
+}
+
+_TIME_ALIASES = {
+    "log.retention.hours": ("log.retention.ms", 3_600_000),
+    "log.retention.minutes": ("log.retention.ms", 60_000),
+    "log.roll.hours": ("log.roll.ms", 3_600_000),
+}
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    host: str
+    port: int
+
+
+def parse_listeners(value: str) -> list[Listener]:
+    listeners = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, address = item.partition("://")
+        host, colon, port = address.rpartition(":")
+        if not sep or not colon:
+            raise ConfigError(f"listener {item!r} is not NAME://host:port")
+        listeners.append(Listener(name, host.strip("[]"), _to_int(port)))
+    return listeners
+
+
+@dataclass
+class BrokerConfig:
+    """Parsed broker settings. `values` holds every known key with its typed value."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    explicit: frozenset[str] = frozenset()  # keys the file or overrides set
+
+    @classmethod
+    def load(cls, path: Path | None = None, overrides: Iterable[str] = ()) -> BrokerConfig:
+        raw: dict[str, str] = {}
+        if path is not None:
+            raw.update(parse_properties(Path(path).read_text()))
+        for override in overrides:
+            key, sep, value = override.partition("=")
+            if not sep:
+                raise ConfigError(f"override {override!r} is not key=value")
+            raw[key.strip()] = value.strip()
+        return cls.from_mapping(raw)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, str]) -> BrokerConfig:
+        merged = {key: default for key, (_kind, default) in BROKER_DEFAULTS.items()}
+        explicit = set()
+        for key, value in raw.items():
+            if key in _TIME_ALIASES:
+                target, factor = _TIME_ALIASES[key]
+                if target not in raw:
+                    merged[target] = str(_to_int(value) * factor)
+                    explicit.add(target)
+            elif key == "log.dir":
+                if "log.dirs" not in raw:
+                    merged["log.dirs"] = value
+                    explicit.add("log.dirs")
+            else:
+                merged[key] = value
+                explicit.add(key)
+        values: dict[str, Any] = {}
+        for key, value in merged.items():
+            kind = BROKER_DEFAULTS.get(key, ("string", ""))[0]
+            try:
+                values[key] = _parse_kind(kind, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+        for definition in TOPIC_CONFIG_DEFS.values():
+            try:
+                definition.parse(merged[definition.broker_key])
+            except ConfigError as exc:
+                raise ConfigError(f"{definition.broker_key}: {exc}") from None
+        parse_listeners(merged["listeners"])
+        return cls(values, frozenset(explicit))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def broker_id(self) -> int:
+        return self.values["broker.id"]
+
+    @property
+    def log_dirs(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.values["log.dirs"].split(",") if p.strip()]
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return parse_listeners(self.values["listeners"])
+
+    @property
+    def advertised_listeners(self) -> list[Listener]:
+        advertised = self.values["advertised.listeners"]
+        return parse_listeners(advertised) if advertised else self.listeners
+
+    def topic_defaults(self) -> dict[str, Any]:
+        """Broker-wide defaults for every topic setting, parsed."""
+        return {
+            name: definition.parse(str(self.values[definition.broker_key]))
+            for name, definition in TOPIC_CONFIG_DEFS.items()
+        }
+
+
+def _parse_kind(kind: str, value: str) -> Any:
+    if kind in ("int", "long"):
+        return _to_int(value)
+    if kind == "bool":
+        return _to_bool(value)
+    return value
+
+
+def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, str]:
+    """Check topic settings by name and value; returns them as strings, raising ConfigError."""
+    checked = {}
+    for name, value in configs.items():
+        definition = TOPIC_CONFIG_DEFS.get(name)
+        if definition is None:
+            raise ConfigError(f"unknown topic config {name!r}")
+        if value is None:
+            raise ConfigError(f"topic config {name!r} has no value")
+        definition.parse(value)
+        checked[name] = value
+    return checked
+
+
+def effective_topic_config(
+    overrides: Mapping[str, str], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A topic's settings: the broker-wide defaults overlaid with the topic's own overrides, parsed."""
+    effective = dict(defaults)
+    for name, raw in overrides.items():
+        effective[name] = TOPIC_CONFIG_DEFS[name].parse(raw)
+    return effective

@@ -1,0 +1,1 @@
+"""Cluster metadata: topics, partition assignments, brokers. One interface, several backends."""

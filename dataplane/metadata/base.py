@@ -1,0 +1,113 @@
+"""The metadata interface every backend implements, and the records it hands out.
+
+Reads come from an in-memory view (`topics`, `brokers`) that the backend keeps current; changes go
+through async methods, after which subscribers are told so brokers can reconcile their local logs.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+
+class MetadataError(Exception):
+    """A metadata change was refused; `code` is the Kafka error to answer with."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    broker_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass
+class PartitionState:
+    replicas: list[int]
+    leader: int
+    leader_epoch: int
+    isr: list[int]
+
+
+@dataclass
+class TopicMetadata:
+    name: str
+    topic_id: bytes
+    partitions: dict[int, PartitionState]
+    configs: dict[str, str] = field(default_factory=dict)
+    internal: bool = False
+
+
+Listener = Callable[[], None]
+
+
+def validate_topic_name(name: str) -> str | None:
+    """Why `name` cannot be a topic name, or None if it can."""
+    if name in (".", ".."):
+        return "topic name cannot be '.' or '..'"
+    if not TOPIC_NAME.match(name):
+        return "topic names are 1-249 characters of ASCII letters, digits, '.', '_' and '-'"
+    return None
+
+
+class MetadataStore(abc.ABC):
+    cluster_id: str
+    controller_id: int
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    @property
+    @abc.abstractmethod
+    def topics(self) -> Mapping[str, TopicMetadata]: ...
+
+    @property
+    @abc.abstractmethod
+    def brokers(self) -> Mapping[int, BrokerInfo]: ...
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def create_topic(
+        self,
+        name: str,
+        num_partitions: int,
+        replication_factor: int,
+        configs: Mapping[str, str],
+        assignment: Mapping[int, list[int]] | None = None,
+    ) -> TopicMetadata: ...
+
+    @abc.abstractmethod
+    async def delete_topic(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def create_partitions(
+        self, name: str, total: int, assignment: list[list[int]] | None = None
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def set_topic_configs(self, name: str, configs: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    async def allocate_producer_ids(self, count: int) -> int:
+        """Reserve `count` producer ids cluster-wide; returns the first."""

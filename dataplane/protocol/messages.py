@@ -1,0 +1,940 @@
+"""Message schemas of the Kafka APIs this broker serves: field names, types and the versions each field exists in.
+
+Each schema lists every version Kafka defines for the message; the versions this broker *advertises* are
+chosen in the dispatch table, which may be narrower.
+"""
+
+from dataplane.protocol.schema import Array, F, Message, Struct
+
+API_VERSIONS_REQUEST = Message(
+    18,
+    "0-4",
+    flexible="3+",
+    fields=(
+        F("client_software_name", "string", "3+"),
+        F("client_software_version", "string", "3+"),
+    ),
+)
+
+API_VERSIONS_RESPONSE = Message(
+    18,
+    "0-4",
+    flexible="3+",
+    fields=(
+        F("error_code", "int16", "0+"),
+        F(
+            "api_keys",
+            Array(
+                Struct(
+                    F("api_key", "int16", "0+"),
+                    F("min_version", "int16", "0+"),
+                    F("max_version", "int16", "0+"),
+                )
+            ),
+            "0+",
+        ),
+        F("throttle_time_ms", "int32", "1+"),
+        F(
+            "supported_features",
+            Array(
+                Struct(
+                    F("name", "string", "3+"),
+                    F("min_version", "int16", "3+"),
+                    F("max_version", "int16", "3+"),
+                )
+            ),
+            "3+",
+            tag=0,
+            tagged="3+",
+        ),
+        F("finalized_features_epoch", "int64", "3+", tag=1, tagged="3+", default=-1),
+        F(
+            "finalized_features",
+            Array(
+                Struct(
+                    F("name", "string", "3+"),
+                    F("max_version_level", "int16", "3+"),
+                    F("min_version_level", "int16", "3+"),
+                )
+            ),
+            "3+",
+            tag=2,
+            tagged="3+",
+        ),
+        F("zk_migration_ready", "bool", "3+", tag=3, tagged="3+", default=False),
+    ),
+)
+
+METADATA_REQUEST = Message(
+    3,
+    "0-12",
+    flexible="9+",
+    fields=(
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("topic_id", "uuid", "10+"),
+                    F("name", "string", "0+", nullable="10+"),
+                )
+            ),
+            "0+",
+            nullable="1+",
+        ),
+        F("allow_auto_topic_creation", "bool", "4+", default=True),
+        F("include_cluster_authorized_operations", "bool", "8-10"),
+        F("include_topic_authorized_operations", "bool", "8+"),
+    ),
+)
+
+METADATA_RESPONSE = Message(
+    3,
+    "0-12",
+    flexible="9+",
+    fields=(
+        F("throttle_time_ms", "int32", "3+"),
+        F(
+            "brokers",
+            Array(
+                Struct(
+                    F("node_id", "int32", "0+"),
+                    F("host", "string", "0+"),
+                    F("port", "int32", "0+"),
+                    F("rack", "string", "1+", nullable="1+", default=None),
+                )
+            ),
+            "0+",
+        ),
+        F("cluster_id", "string", "2+", nullable="2+", default=None),
+        F("controller_id", "int32", "1+", default=-1),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("name", "string", "0+", nullable="12+"),
+                    F("topic_id", "uuid", "10+"),
+                    F("is_internal", "bool", "1+", default=False),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("error_code", "int16", "0+"),
+                                F("partition_index", "int32", "0+"),
+                                F("leader_id", "int32", "0+"),
+                                F("leader_epoch", "int32", "7+", default=-1),
+                                F("replica_nodes", Array("int32"), "0+"),
+                                F("isr_nodes", Array("int32"), "0+"),
+                                F("offline_replicas", Array("int32"), "5+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                    F("topic_authorized_operations", "int32", "8+", default=-2147483648),
+                )
+            ),
+            "0+",
+        ),
+        F("cluster_authorized_operations", "int32", "8-10", default=-2147483648),
+    ),
+)
+
+PRODUCE_REQUEST = Message(
+    0,
+    "0-11",
+    flexible="9+",
+    fields=(
+        F("transactional_id", "string", "3+", nullable="3+", default=None),
+        F("acks", "int16", "0+"),
+        F("timeout_ms", "int32", "0+"),
+        F(
+            "topic_data",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partition_data",
+                        Array(
+                            Struct(
+                                F("index", "int32", "0+"),
+                                F("records", "records", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+PRODUCE_RESPONSE = Message(
+    0,
+    "0-11",
+    flexible="9+",
+    fields=(
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partition_responses",
+                        Array(
+                            Struct(
+                                F("index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                                F("base_offset", "int64", "0+"),
+                                F("log_append_time_ms", "int64", "2+", default=-1),
+                                F("log_start_offset", "int64", "5+", default=-1),
+                                F(
+                                    "record_errors",
+                                    Array(
+                                        Struct(
+                                            F("batch_index", "int32", "8+"),
+                                            F(
+                                                "batch_index_error_message",
+                                                "string",
+                                                "8+",
+                                                nullable="8+",
+                                                default=None,
+                                            ),
+                                        )
+                                    ),
+                                    "8+",
+                                ),
+                                F("error_message", "string", "8+", nullable="8+", default=None),
+                                F(
+                                    "current_leader",
+                                    Struct(
+                                        F("leader_id", "int32", "10+", default=-1),
+                                        F("leader_epoch", "int32", "10+", default=-1),
+                                    ),
+                                    "10+",
+                                    tag=0,
+                                    tagged="10+",
+                                ),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("throttle_time_ms", "int32", "1+", default=0),
+        F(
+            "node_endpoints",
+            Array(
+                Struct(
+                    F("node_id", "int32", "10+"),
+                    F("host", "string", "10+"),
+                    F("port", "int32", "10+"),
+                    F("rack", "string", "10+", nullable="10+", default=None),
+                )
+            ),
+            "10+",
+            tag=0,
+            tagged="10+",
+        ),
+    ),
+)
+
+FETCH_REQUEST = Message(
+    1,
+    "0-17",
+    flexible="12+",
+    fields=(
+        F("cluster_id", "string", "12+", nullable="12+", tag=0, tagged="12+", default=None),
+        F("replica_id", "int32", "0-14", default=-1),
+        F(
+            "replica_state",
+            Struct(
+                F("replica_id", "int32", "15+", default=-1),
+                F("replica_epoch", "int64", "15+", default=-1),
+            ),
+            "15+",
+            tag=1,
+            tagged="15+",
+        ),
+        F("max_wait_ms", "int32", "0+"),
+        F("min_bytes", "int32", "0+"),
+        F("max_bytes", "int32", "3+", default=2147483647),
+        F("isolation_level", "int8", "4+", default=0),
+        F("session_id", "int32", "7+", default=0),
+        F("session_epoch", "int32", "7+", default=-1),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("topic", "string", "0-12"),
+                    F("topic_id", "uuid", "13+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition", "int32", "0+"),
+                                F("current_leader_epoch", "int32", "9+", default=-1),
+                                F("fetch_offset", "int64", "0+"),
+                                F("last_fetched_epoch", "int32", "12+", default=-1),
+                                F("log_start_offset", "int64", "5+", default=-1),
+                                F("partition_max_bytes", "int32", "0+"),
+                                F("replica_directory_id", "uuid", "17+", tag=0, tagged="17+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F(
+            "forgotten_topics_data",
+            Array(
+                Struct(
+                    F("topic", "string", "7-12"),
+                    F("topic_id", "uuid", "13+"),
+                    F("partitions", Array("int32"), "7+"),
+                )
+            ),
+            "7+",
+        ),
+        F("rack_id", "string", "11+", default=""),
+    ),
+)
+
+FETCH_RESPONSE = Message(
+    1,
+    "0-17",
+    flexible="12+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "7+"),
+        F("session_id", "int32", "7+", default=0),
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("topic", "string", "0-12"),
+                    F("topic_id", "uuid", "13+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                                F("high_watermark", "int64", "0+"),
+                                F("last_stable_offset", "int64", "4+", default=-1),
+                                F("log_start_offset", "int64", "5+", default=-1),
+                                F(
+                                    "diverging_epoch",
+                                    Struct(
+                                        F("epoch", "int32", "12+", default=-1),
+                                        F("end_offset", "int64", "12+", default=-1),
+                                    ),
+                                    "12+",
+                                    tag=0,
+                                    tagged="12+",
+                                ),
+                                F(
+                                    "current_leader",
+                                    Struct(
+                                        F("leader_id", "int32", "12+", default=-1),
+                                        F("leader_epoch", "int32", "12+", default=-1),
+                                    ),
+                                    "12+",
+                                    tag=1,
+                                    tagged="12+",
+                                ),
+                                F(
+                                    "snapshot_id",
+                                    Struct(
+                                        F("end_offset", "int64", "0+", default=-1),
+                                        F("epoch", "int32", "0+", default=-1),
+                                    ),
+                                    "12+",
+                                    tag=2,
+                                    tagged="12+",
+                                ),
+                                F(
+                                    "aborted_transactions",
+                                    Array(
+                                        Struct(
+                                            F("producer_id", "int64", "4+"),
+                                            F("first_offset", "int64", "4+"),
+                                        )
+                                    ),
+                                    "4+",
+                                    nullable="4+",
+                                ),
+                                F("preferred_read_replica", "int32", "11+", default=-1),
+                                F("records", "records", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F(
+            "node_endpoints",
+            Array(
+                Struct(
+                    F("node_id", "int32", "16+"),
+                    F("host", "string", "16+"),
+                    F("port", "int32", "16+"),
+                    F("rack", "string", "16+", nullable="16+", default=None),
+                )
+            ),
+            "16+",
+            tag=0,
+            tagged="16+",
+        ),
+    ),
+)
+
+LIST_OFFSETS_REQUEST = Message(
+    2,
+    "0-10",
+    flexible="6+",
+    fields=(
+        F("replica_id", "int32", "0+"),
+        F("isolation_level", "int8", "2+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("current_leader_epoch", "int32", "4+", default=-1),
+                                F("timestamp", "int64", "0+"),
+                                F("max_num_offsets", "int32", "0", default=1),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("timeout_ms", "int32", "10+"),
+    ),
+)
+
+LIST_OFFSETS_RESPONSE = Message(
+    2,
+    "0-10",
+    flexible="6+",
+    fields=(
+        F("throttle_time_ms", "int32", "2+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                                F("old_style_offsets", Array("int64"), "0"),
+                                F("timestamp", "int64", "1+", default=-1),
+                                F("offset", "int64", "1+", default=-1),
+                                F("leader_epoch", "int32", "4+", default=-1),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+CREATE_TOPICS_REQUEST = Message(
+    19,
+    "0-7",
+    flexible="5+",
+    fields=(
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("num_partitions", "int32", "0+"),
+                    F("replication_factor", "int16", "0+"),
+                    F(
+                        "assignments",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("broker_ids", Array("int32"), "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                    F(
+                        "configs",
+                        Array(
+                            Struct(
+                                F("name", "string", "0+"),
+                                F("value", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("timeout_ms", "int32", "0+", default=60000),
+        F("validate_only", "bool", "1+", default=False),
+    ),
+)
+
+CREATE_TOPICS_RESPONSE = Message(
+    19,
+    "0-7",
+    flexible="5+",
+    fields=(
+        F("throttle_time_ms", "int32", "2+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("topic_id", "uuid", "7+"),
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "1+", nullable="0+"),
+                    F("topic_config_error_code", "int16", "5+", tag=0, tagged="5+"),
+                    F("num_partitions", "int32", "5+", default=-1),
+                    F("replication_factor", "int16", "5+", default=-1),
+                    F(
+                        "configs",
+                        Array(
+                            Struct(
+                                F("name", "string", "5+"),
+                                F("value", "string", "5+", nullable="5+"),
+                                F("read_only", "bool", "5+"),
+                                F("config_source", "int8", "5+", default=-1),
+                                F("is_sensitive", "bool", "5+"),
+                            )
+                        ),
+                        "5+",
+                        nullable="5+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DELETE_TOPICS_REQUEST = Message(
+    20,
+    "0-6",
+    flexible="4+",
+    fields=(
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "6+", nullable="6+", default=None),
+                    F("topic_id", "uuid", "6+"),
+                )
+            ),
+            "6+",
+        ),
+        F("topic_names", Array("string"), "0-5"),
+        F("timeout_ms", "int32", "0+"),
+    ),
+)
+
+DELETE_TOPICS_RESPONSE = Message(
+    20,
+    "0-6",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("name", "string", "0+", nullable="6+"),
+                    F("topic_id", "uuid", "6+"),
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "5+", nullable="5+", default=None),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+CREATE_PARTITIONS_REQUEST = Message(
+    37,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("count", "int32", "0+"),
+                    F(
+                        "assignments",
+                        Array(
+                            Struct(
+                                F("broker_ids", Array("int32"), "0+"),
+                            )
+                        ),
+                        "0+",
+                        nullable="0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("timeout_ms", "int32", "0+"),
+        F("validate_only", "bool", "0+"),
+    ),
+)
+
+CREATE_PARTITIONS_RESPONSE = Message(
+    37,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+", default=None),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DESCRIBE_CONFIGS_REQUEST = Message(
+    32,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F(
+            "resources",
+            Array(
+                Struct(
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F("configuration_keys", Array("string"), "0+", nullable="0+"),
+                )
+            ),
+            "0+",
+        ),
+        F("include_synonyms", "bool", "1+", default=False),
+        F("include_documentation", "bool", "3+", default=False),
+    ),
+)
+
+DESCRIBE_CONFIGS_RESPONSE = Message(
+    32,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F(
+                        "configs",
+                        Array(
+                            Struct(
+                                F("name", "string", "0+"),
+                                F("value", "string", "0+", nullable="0+"),
+                                F("read_only", "bool", "0+"),
+                                F("is_default", "bool", "0"),
+                                F("config_source", "int8", "1+", default=-1),
+                                F("is_sensitive", "bool", "0+"),
+                                F(
+                                    "synonyms",
+                                    Array(
+                                        Struct(
+                                            F("name", "string", "1+"),
+                                            F("value", "string", "1+", nullable="0+"),
+                                            F("source", "int8", "1+"),
+                                        )
+                                    ),
+                                    "1+",
+                                ),
+                                F("config_type", "int8", "3+", default=0),
+                                F("documentation", "string", "3+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+ALTER_CONFIGS_REQUEST = Message(
+    33,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F(
+            "resources",
+            Array(
+                Struct(
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F(
+                        "configs",
+                        Array(
+                            Struct(
+                                F("name", "string", "0+"),
+                                F("value", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("validate_only", "bool", "0+"),
+    ),
+)
+
+ALTER_CONFIGS_RESPONSE = Message(
+    33,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+INCREMENTAL_ALTER_CONFIGS_REQUEST = Message(
+    44,
+    "0-1",
+    flexible="1+",
+    fields=(
+        F(
+            "resources",
+            Array(
+                Struct(
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F(
+                        "configs",
+                        Array(
+                            Struct(
+                                F("name", "string", "0+"),
+                                F("config_operation", "int8", "0+"),
+                                F("value", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("validate_only", "bool", "0+"),
+    ),
+)
+
+INCREMENTAL_ALTER_CONFIGS_RESPONSE = Message(
+    44,
+    "0-1",
+    flexible="1+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DELETE_RECORDS_REQUEST = Message(
+    21,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("offset", "int64", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+        F("timeout_ms", "int32", "0+"),
+    ),
+)
+
+DELETE_RECORDS_RESPONSE = Message(
+    21,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("low_watermark", "int64", "0+"),
+                                F("error_code", "int16", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+INIT_PRODUCER_ID_REQUEST = Message(
+    22,
+    "0-5",
+    flexible="2+",
+    fields=(
+        F("transactional_id", "string", "0+", nullable="0+"),
+        F("transaction_timeout_ms", "int32", "0+"),
+        F("producer_id", "int64", "3+", default=-1),
+        F("producer_epoch", "int16", "3+", default=-1),
+    ),
+)
+
+INIT_PRODUCER_ID_RESPONSE = Message(
+    22,
+    "0-5",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "0+"),
+        F("producer_id", "int64", "0+", default=-1),
+        F("producer_epoch", "int16", "0+"),
+    ),
+)
+
+OFFSET_FOR_LEADER_EPOCH_REQUEST = Message(
+    23,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F("replica_id", "int32", "3+", default=-2),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("topic", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition", "int32", "0+"),
+                                F("current_leader_epoch", "int32", "2+", default=-1),
+                                F("leader_epoch", "int32", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+OFFSET_FOR_LEADER_EPOCH_RESPONSE = Message(
+    23,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "2+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("topic", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("error_code", "int16", "0+"),
+                                F("partition", "int32", "0+"),
+                                F("leader_epoch", "int32", "1+", default=-1),
+                                F("end_offset", "int64", "0+", default=-1),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
