@@ -31,12 +31,13 @@ class FrameDecoder:
         return memoryview(self._buf)[self._end :]
 
     def _make_room(self, needed: int) -> None:
+        # The transport may still hold a view of the old buffer, so never resize it in place:
+        # move the pending bytes into a fresh buffer instead.
         pending = self._end - self._start
-        if self._start:
-            self._buf[:pending] = self._buf[self._start : self._end]
-            self._start, self._end = 0, pending
-        if needed > len(self._buf):
-            self._buf.extend(bytes(needed - len(self._buf)))
+        fresh = bytearray(max(needed, len(self._buf)))
+        fresh[:pending] = self._buf[self._start : self._end]
+        self._buf = fresh
+        self._start, self._end = 0, pending
 
     def filled(self, count: int) -> list[bytes]:
         self._end += count
