@@ -11,6 +11,7 @@ import asyncio
 import logging
 import struct
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dataplane.broker.context import RequestContext
@@ -19,7 +20,7 @@ from dataplane.broker.handlers.api_versions import supported_api_keys
 from dataplane.protocol.errors import ErrorCode
 from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
 from dataplane.protocol.header import RequestHeader, peek_api, read_request_header, response_header
-from dataplane.protocol.primitives import ProtocolError, Reader
+from dataplane.protocol.primitives import ProtocolError, Reader, Writer
 
 if TYPE_CHECKING:
     from dataplane.broker.server import Broker
@@ -35,7 +36,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
-        self._pending: deque[asyncio.Future[bytes | None]] = deque()
+        self._pending: deque[asyncio.Future[bytes | bytearray | None]] = deque()
         self._wakeup = asyncio.Event()
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -143,23 +144,33 @@ class KafkaConnection(asyncio.BufferedProtocol):
             0,
         )
         future = asyncio.get_running_loop().create_future()
-        future.set_result(self._frame(response_header(correlation_id, False), body.buf))
+        future.set_result(
+            self._frame(response_header(correlation_id, False), lambda w: w.raw(body))
+        )
         self._pending.append(future)
         self._wakeup.set()
 
-    async def _process(self, api: Api, header: RequestHeader, request: dict) -> bytes | None:
+    async def _process(self, api: Api, header: RequestHeader, request: dict) -> bytearray | None:
         ctx = RequestContext(self.broker, header, self.peer)
         response = await api.handle(ctx, request)
         if response is None:
             return None
         version = header.api_version
         flexible_header = api.response.is_flexible(version) and api.key != API_VERSIONS_KEY
-        body = api.response.encode(response, version)
-        return self._frame(response_header(header.correlation_id, flexible_header), body.buf)
+        return self._frame(
+            response_header(header.correlation_id, flexible_header),
+            lambda writer: api.response.encode(response, version, writer),
+        )
 
     @staticmethod
-    def _frame(header: bytes, body: bytes | bytearray) -> bytes:
-        return b"".join((_SIZE.pack(len(header) + len(body)), header, body))
+    def _frame(header: bytes, encode_body: Callable[[Writer], object]) -> bytearray:
+        """Size prefix, header and body encoded into one buffer (no copy to join them)."""
+        writer = Writer()
+        writer.raw(b"\0\0\0\0")
+        writer.raw(header)
+        encode_body(writer)
+        _SIZE.pack_into(writer.buf, 0, len(writer.buf) - 4)
+        return writer.buf
 
     async def _send_responses(self) -> None:
         transport = self._transport
