@@ -239,7 +239,11 @@ class BrokerConfig:
                 definition.parse(merged[definition.broker_key])
             except ConfigError as exc:
                 raise ConfigError(f"{definition.broker_key}: {exc}") from None
-        parse_listeners(merged["listeners"])
+        for key in ("listeners", "advertised.listeners"):
+            try:
+                parse_listeners(merged[key])
+            except ConfigError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
         return cls(values, frozenset(explicit))
 
     def __getitem__(self, key: str) -> Any:
