@@ -138,7 +138,9 @@ def produce(bootstrap: str, topic: str, records: int, size: int) -> dict[str, fl
     }
 
 
-def consume(bootstrap: str, topic: str, partitions: int, records: int, size: int) -> dict[str, float]:
+def consume(
+    bootstrap: str, topic: str, partitions: int, records: int, size: int
+) -> dict[str, float]:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -167,7 +169,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         print(f"reference: loopback TCP {loopback_tcp_mb_s():,.0f} MB/s")
