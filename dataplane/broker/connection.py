@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _SIZE = struct.Struct(">i")
 MAX_IN_FLIGHT = 64
+MAX_COALESCED_BYTES = 1 << 20  # responses ready together are written together, up to this much
 _DECODE_ERRORS = (ProtocolError, struct.error, IndexError, ValueError, UnicodeDecodeError)
 
 
@@ -37,6 +38,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.broker = broker
         self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
         self._pending: deque[asyncio.Future[bytes | bytearray | None]] = deque()
+        self._backlog: deque[bytes] = deque()  # complete frames not yet started
         self._wakeup = asyncio.Event()
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -70,18 +72,25 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         try:
-            frames = self._decoder.filled(nbytes)
+            self._backlog.extend(self._decoder.filled(nbytes))
         except FrameTooLarge as exc:
             self.abort(str(exc))
             return
-        for frame in frames:
-            if self._closed:
-                return
-            self._dispatch(frame)
-        if len(self._pending) >= MAX_IN_FLIGHT and not self._reading_paused:
+        self._dispatch_backlog()
+
+    def _dispatch_backlog(self) -> None:
+        """Start requests while fewer than MAX_IN_FLIGHT are pending; hold the rest, unread, and
+        stop reading from the socket until the responses drain."""
+        backlog = self._backlog
+        while backlog and len(self._pending) < MAX_IN_FLIGHT and not self._closed:
+            self._dispatch(backlog.popleft())
+        assert self._transport is not None
+        if backlog and not self._reading_paused and not self._closed:
             self._reading_paused = True
-            assert self._transport is not None
             self._transport.pause_reading()
+        elif not backlog and self._reading_paused and not self._closed:
+            self._reading_paused = False
+            self._transport.resume_reading()
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -142,7 +151,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 "api_keys": supported_api_keys(self.broker),
             },
             0,
-        )
+        ).buf
         future = asyncio.get_running_loop().create_future()
         future.set_result(
             self._frame(response_header(correlation_id, False), lambda w: w.raw(body))
@@ -191,7 +200,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 return
             pending.popleft()
             chunks = [first] if first else []
-            while pending and pending[0].done():
+            size = len(first or b"")
+            while pending and pending[0].done() and size < MAX_COALESCED_BYTES:
                 done = pending.popleft()
                 if done.exception() is not None:
                     log.error(
@@ -204,9 +214,9 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 result = done.result()
                 if result:
                     chunks.append(result)
+                    size += len(result)
             if chunks:
                 transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
             await self._can_write.wait()
-            if self._reading_paused and len(pending) < MAX_IN_FLIGHT // 2 and not self._closed:
-                self._reading_paused = False
-                transport.resume_reading()
+            if self._backlog or self._reading_paused:
+                self._dispatch_backlog()

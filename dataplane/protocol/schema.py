@@ -84,18 +84,32 @@ class F:
         }.get(self.type, 0)
 
 
-def _primitive_codec(kind: str, compact: bool) -> tuple[Decoder, Encoder]:
+def _refuse_null(decode: Decoder, what: str) -> Decoder:
+    def decode_non_null(reader: Reader) -> Any:
+        value = decode(reader)
+        if value is None:
+            raise ProtocolError(f"null {what} where the schema does not allow one")
+        return value
+
+    return decode_non_null
+
+
+def _primitive_codec(kind: str, compact: bool, nullable: bool) -> tuple[Decoder, Encoder]:
     if kind in _INT_TYPES or kind in ("float64", "bool", "uuid"):
         return getattr(Reader, kind), getattr(Writer, kind)
     if kind == "string":
-        return (lambda r: r.string(compact)), (lambda w, v: w.string(v, compact))
-    if kind in ("bytes", "records"):
-        return (lambda r: r.bytes(compact)), (lambda w, v: w.bytes(v, compact))
-    raise ValueError(f"unknown primitive type {kind!r}")
+        decode: Decoder = lambda r: r.string(compact)  # noqa: E731
+        encode: Encoder = lambda w, v: w.string(v, compact)  # noqa: E731
+    elif kind in ("bytes", "records"):
+        decode = lambda r: r.bytes(compact)  # noqa: E731
+        encode = lambda w, v: w.bytes(v, compact)  # noqa: E731
+    else:
+        raise ValueError(f"unknown primitive type {kind!r}")
+    return (decode if nullable else _refuse_null(decode, kind)), encode
 
 
 def _type_codec(
-    kind: str | Array | Struct, version: int, flexible: bool
+    kind: str | Array | Struct, version: int, flexible: bool, nullable: bool = False
 ) -> tuple[Decoder, Encoder]:
     if isinstance(kind, Struct):
         return _struct_codec(kind.fields, version, flexible)
@@ -105,6 +119,8 @@ def _type_codec(
         def decode_array(reader: Reader) -> list | None:
             count = reader.length(flexible)
             if count < 0:
+                if not nullable:
+                    raise ProtocolError("null array where the schema does not allow one")
                 return None
             if count > reader.remaining():
                 raise ProtocolError(f"array of {count} elements exceeds the frame")
@@ -119,7 +135,7 @@ def _type_codec(
                 element_encode(writer, item)
 
         return decode_array, encode_array
-    return _primitive_codec(kind, flexible)
+    return _primitive_codec(kind, flexible, nullable)
 
 
 def _struct_codec(fields: tuple[F, ...], version: int, flexible: bool) -> tuple[Decoder, Encoder]:
@@ -128,7 +144,7 @@ def _struct_codec(fields: tuple[F, ...], version: int, flexible: bool) -> tuple[
     for fld in fields:
         if not fld.present_in(version):
             continue
-        decode, encode = _type_codec(fld.type, version, flexible)
+        decode, encode = _type_codec(fld.type, version, flexible, fld.nullable_in(version))
         entry = (fld.name, decode, encode, fld.default_value(version))
         if flexible and fld.tagged_in(version):
             tagged[fld.tag] = entry

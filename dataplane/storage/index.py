@@ -130,6 +130,13 @@ class TimeIndex:
         index = bisect_right(self._timestamps, timestamp - 1) - 1
         return self._offsets[index] if index >= 0 else self.base_offset
 
+    @property
+    def last_entry(self) -> tuple[int, int]:
+        """(largest timestamp, its offset) indexed so far, or (-1, -1)."""
+        if not self._timestamps:
+            return -1, -1
+        return self._timestamps[-1], self._offsets[-1]
+
     def truncate_to_offset(self, offset: int) -> None:
         keep = bisect_right(self._offsets, offset - 1)
         self._timestamps, self._offsets = self._timestamps[:keep], self._offsets[:keep]

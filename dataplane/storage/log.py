@@ -101,6 +101,16 @@ class PartitionLog:
                     self.directory, self.log_start_offset, self.config["index.interval.bytes"]
                 )
             )
+        if self.log_start_offset > self.log_end_offset:
+            # Recovery cut the log below its checkpointed start: nothing left is readable, so start
+            # afresh at the start offset rather than hand out offsets nobody may fetch.
+            for segment in self.segments:
+                segment.delete()
+            self.segments = [
+                LogSegment(
+                    self.directory, self.log_start_offset, self.config["index.interval.bytes"]
+                )
+            ]
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self._load_epochs()
@@ -229,7 +239,6 @@ class PartitionLog:
             return self.active_segment
         self.active_segment.flush()
         segment = LogSegment(self.directory, end, self.config["index.interval.bytes"])
-        segment.next_offset = end
         self.segments.append(segment)
         self.producer_state.write_snapshot(self.directory, end)
         return segment
@@ -278,11 +287,22 @@ class PartitionLog:
 
     def max_timestamp(self) -> tuple[int, int]:
         """(offset, timestamp) of the record with the largest timestamp, (-1, -1) if empty."""
-        best = (-1, -1)
+        best: LogSegment | None = None
         for segment in self.segments:
-            if segment.max_timestamp > best[1]:
-                best = (segment.offset_of_max_timestamp, segment.max_timestamp)
-        return best
+            if segment.max_timestamp >= 0 and (
+                best is None or segment.max_timestamp > best.max_timestamp
+            ):
+                best = segment
+        if best is None:
+            return -1, -1
+        # The segment knows the batch; the record inside it with that timestamp is the answer.
+        _, header = best.find_position(best.offset_of_max_timestamp)
+        if header is None:
+            return best.offset_of_max_timestamp, best.max_timestamp
+        for offset, timestamp in batches.record_timestamps(best.read_batch(header)):
+            if timestamp == best.max_timestamp:
+                return offset, timestamp
+        return best.offset_of_max_timestamp, best.max_timestamp
 
     def epoch_for_offset(self, offset: int) -> int:
         """The leader epoch in which `offset` was (or will next be) written."""

@@ -40,7 +40,7 @@ class LogSegment:
         self.next_offset = base_offset
         self.max_timestamp = -1
         self.offset_of_max_timestamp = -1
-        self.created_at = time.time()
+        self.created_at = time.time()  # replaced by the first batch's timestamp once there is one
         self._bytes_since_index = 0
 
     # --- loading and recovery -------------------------------------------------------------------
@@ -52,6 +52,7 @@ class LogSegment:
             return self._recover()
         self.offset_index.load()
         self.time_index.load()
+        self.max_timestamp, self.offset_of_max_timestamp = self.time_index.last_entry
         self._scan_tail(self.offset_index.last_position)
         return 0
 
@@ -59,6 +60,14 @@ class LogSegment:
         for header in self.headers(start):
             self._note_batch(header)
         self._bytes_since_index = 0
+        self._note_rolling_start()
+
+    def _note_rolling_start(self) -> None:
+        """After a restart, segment.ms counts from the first batch's timestamp (as Kafka does), so
+        restarts do not postpone rolls; within a run it counts from the first append."""
+        first = next(self.headers(0), None)
+        if first is not None and first.max_timestamp >= 0:
+            self.created_at = first.max_timestamp / 1000
 
     def _recover(self) -> int:
         valid_end = 0
@@ -81,6 +90,7 @@ class LogSegment:
         self.offset_index.reset(offset_entries)
         self.time_index.reset(time_entries)
         self._bytes_since_index = since_index
+        self._note_rolling_start()
         return truncated
 
     def _note_batch(self, header: BatchHeader) -> None:
@@ -128,6 +138,8 @@ class LogSegment:
             if header.max_timestamp > self.max_timestamp:
                 self.time_index.append(header.max_timestamp, header.last_offset)
             self._note_batch(header)
+        if position == 0:
+            self.created_at = time.time()
         self.size = position + len(data)
 
     # --- reads ----------------------------------------------------------------------------------
@@ -152,10 +164,8 @@ class LogSegment:
     # --- maintenance ----------------------------------------------------------------------------
 
     def truncate_to(self, offset: int) -> None:
-        """Remove every batch whose base offset is ≥ `offset` (batches are kept or dropped whole)."""
-        position, header = self.find_position(offset)
-        if header is not None and header.base_offset < offset:
-            position += header.size
+        """Remove the batch holding `offset` and all after it (batches are dropped whole)."""
+        position, _ = self.find_position(offset)
         os.ftruncate(self._fd, position)
         self.size = position
         self.offset_index.truncate_to_position(position)

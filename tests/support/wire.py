@@ -5,12 +5,13 @@ versions: the client id stays a classic nullable string, then an empty tagged-fi
 size-prefixed response with header v0 (v1, a tagged-field section, for flexible versions — except
 ApiVersions, whose response header is always v0 so that any client can parse it).
 
-Also here: a builder of valid magic-v2 record batches (CRC-32C included) and a parser of the record
-batches a Fetch returns, for uncompressed batches.
+Record batches come from tests/support/batches.py; `batch` and `fetched_records` adapt it to the
+wire tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import struct
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 from crc32c import crc32c
 
 from dataplane.broker.dispatch import APIS
-from dataplane.protocol.primitives import Reader, Writer, encode_uvarint, encode_varint
+from dataplane.protocol.primitives import Reader, Writer
 from dataplane.protocol.schema import Message
+from tests.support import batches
 
 API_VERSIONS = 18
 PRODUCE = 0
@@ -152,10 +154,8 @@ class WireClient:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
     # --- structured -----------------------------------------------------------------------------
 
@@ -201,7 +201,9 @@ class WireClient:
         while len(self._buffer) < size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no complete response within the timeout ({self._buffer!r:.80})")
+                raise TimeoutError(
+                    f"no complete response within the timeout ({self._buffer!r:.80})"
+                )
             self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(max(65536, size - len(self._buffer)))
@@ -378,64 +380,20 @@ def init_producer_id(client: WireClient, version: int = 4) -> dict:
     )
 
 
-# --- record batches -----------------------------------------------------------------------------
-
-_BATCH_HEADER = struct.Struct(">qiibIhiqqqhii")
-_CRC_START = 21
+# --- record batches (built and decoded by tests/support/batches.py) -----------------------------
 
 
-def _record(offset_delta: int, timestamp_delta: int, key: bytes | None, value: bytes | None) -> bytes:
-    body = bytearray(b"\x00")  # record attributes
-    body += encode_varint(timestamp_delta)
-    body += encode_varint(offset_delta)
-    for part in (key, value):
-        if part is None:
-            body += encode_varint(-1)
-        else:
-            body += encode_varint(len(part)) + part
-    body += encode_uvarint(0)  # no headers
-    return encode_varint(len(body)) + bytes(body)
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
-def build_batch(
-    values: list[bytes | None] | int,
-    *,
-    keys: list[bytes | None] | None = None,
-    timestamps: list[int] | None = None,
-    producer_id: int = -1,
-    producer_epoch: int = -1,
-    base_sequence: int = -1,
-    base_offset: int = 0,
-    attributes: int = 0,
-) -> bytes:
-    """A valid uncompressed magic-v2 record batch. `values` may be a count (values b"v0", b"v1"…)."""
+def batch(values: list[bytes | None] | int, **kwargs) -> bytes:
+    """`batches.build_batch` stamped with the current time (retention never deletes it mid-test);
+    an int gives that many records b"v0", b"v1", …"""
     if isinstance(values, int):
         values = [f"v{i}".encode() for i in range(values)]
-    count = len(values)
-    keys = keys if keys is not None else [None] * count
-    if timestamps is None:
-        now = int(time.time() * 1000)
-        timestamps = [now] * count
-    base_timestamp = timestamps[0]
-    records = b"".join(
-        _record(i, timestamps[i] - base_timestamp, keys[i], values[i]) for i in range(count)
-    )
-    header_after_crc = struct.pack(
-        ">hiqqqhii",
-        attributes,
-        count - 1,
-        base_timestamp,
-        max(timestamps),
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        count,
-    )
-    crc = crc32c(header_after_crc + records)
-    batch_length = 4 + 1 + 4 + len(header_after_crc) + len(records)  # from leader epoch to end
-    return (
-        struct.pack(">qiibI", base_offset, batch_length, -1, 2, crc) + header_after_crc + records
-    )
+    kwargs.setdefault("base_timestamp", now_ms())
+    return batches.build_batch(values, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -446,71 +404,14 @@ class Record:
     value: bytes | None
 
 
-@dataclass(frozen=True)
-class Batch:
-    base_offset: int
-    partition_leader_epoch: int
-    crc_ok: bool
-    producer_id: int
-    producer_epoch: int
-    base_sequence: int
-    records: list[Record]
-
-
-def parse_batches(data: bytes) -> list[Batch]:
-    """Uncompressed v2 batches as a Fetch returns them (a trailing partial batch is ignored)."""
-    result = []
-    position = 0
-    while len(data) - position >= 61:
-        (
-            base_offset,
-            batch_length,
-            leader_epoch,
-            magic,
-            crc,
-            attributes,
-            _last_delta,
-            base_timestamp,
-            _max_ts,
-            producer_id,
-            producer_epoch,
-            base_sequence,
-            count,
-        ) = _BATCH_HEADER.unpack_from(data, position)
-        end = position + 12 + batch_length
-        if end > len(data):
+def fetched_records(data: bytes) -> list[Record]:
+    """Every record of the whole uncompressed batches in a Fetch's records field, CRCs checked (a
+    trailing partial batch, which a Fetch may return, is ignored)."""
+    records = []
+    for one in batches.split_batches(data):
+        if len(one) < batches.HEADER_SIZE or len(one) < batches.batch_size(one):
             break
-        assert magic == 2, f"magic {magic}"
-        assert attributes & 0x07 == 0, "compressed batches are not parsed here"
-        reader = Reader(data[position + 61 : end])
-        records = []
-        for _ in range(count):
-            reader.varint()  # record length
-            reader.int8()
-            timestamp_delta = reader.varint()
-            offset_delta = reader.varint()
-            key_len = reader.varint()
-            key = bytes(reader.raw(key_len)) if key_len >= 0 else None
-            value_len = reader.varint()
-            value = bytes(reader.raw(value_len)) if value_len >= 0 else None
-            for _ in range(reader.uvarint()):
-                reader.raw(reader.varint())
-                header_value_len = reader.varint()
-                if header_value_len >= 0:
-                    reader.raw(header_value_len)
-            records.append(
-                Record(base_offset + offset_delta, base_timestamp + timestamp_delta, key, value)
-            )
-        result.append(
-            Batch(
-                base_offset,
-                leader_epoch,
-                crc32c(data[position + _CRC_START : end]) == crc,
-                producer_id,
-                producer_epoch,
-                base_sequence,
-                records,
-            )
-        )
-        position = end
-    return result
+        (crc,) = struct.unpack_from(">I", one, batches.CRC_POSITION)
+        assert crc32c(one[batches.CRC_POSITION + 4 :]) == crc, "fetched batch fails its CRC"
+        records += [Record(*fields) for fields in batches.decode_records(one)]
+    return records
