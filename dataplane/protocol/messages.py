@@ -938,3 +938,525 @@ OFFSET_FOR_LEADER_EPOCH_RESPONSE = Message(
         ),
     ),
 )
+FIND_COORDINATOR_REQUEST = Message(
+    10,
+    "0-6",
+    flexible="3+",
+    fields=(
+        F("key", "string", "0-3"),
+        F("key_type", "int8", "1+", default=0),
+        F("coordinator_keys", Array("string"), "4+"),
+    ),
+)
+
+FIND_COORDINATOR_RESPONSE = Message(
+    10,
+    "0-6",
+    flexible="3+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "0-3"),
+        F("error_message", "string", "1-3", nullable="1-3"),
+        F("node_id", "int32", "0-3"),
+        F("host", "string", "0-3"),
+        F("port", "int32", "0-3"),
+        F(
+            "coordinators",
+            Array(
+                Struct(
+                    F("key", "string", "4+"),
+                    F("node_id", "int32", "4+"),
+                    F("host", "string", "4+"),
+                    F("port", "int32", "4+"),
+                    F("error_code", "int16", "4+"),
+                    F("error_message", "string", "4+", nullable="4+"),
+                )
+            ),
+            "4+",
+        ),
+    ),
+)
+
+JOIN_GROUP_REQUEST = Message(
+    11,
+    "0-9",
+    flexible="6+",
+    fields=(
+        F("group_id", "string", "0+"),
+        F("session_timeout_ms", "int32", "0+"),
+        F("rebalance_timeout_ms", "int32", "1+", default=-1),
+        F("member_id", "string", "0+"),
+        F("group_instance_id", "string", "5+", nullable="5+", default=None),
+        F("protocol_type", "string", "0+"),
+        F(
+            "protocols",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("metadata", "bytes", "0+"),
+                )
+            ),
+            "0+",
+        ),
+        F("reason", "string", "8+", nullable="8+", default=None),
+    ),
+)
+
+JOIN_GROUP_RESPONSE = Message(
+    11,
+    "0-9",
+    flexible="6+",
+    fields=(
+        F("throttle_time_ms", "int32", "2+"),
+        F("error_code", "int16", "0+"),
+        F("generation_id", "int32", "0+", default=-1),
+        F("protocol_type", "string", "7+", nullable="7+", default=None),
+        F("protocol_name", "string", "0+", nullable="7+"),
+        F("leader", "string", "0+"),
+        F("skip_assignment", "bool", "9+", default=False),
+        F("member_id", "string", "0+"),
+        F(
+            "members",
+            Array(
+                Struct(
+                    F("member_id", "string", "0+"),
+                    F("group_instance_id", "string", "5+", nullable="5+", default=None),
+                    F("metadata", "bytes", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+SYNC_GROUP_REQUEST = Message(
+    14,
+    "0-5",
+    flexible="4+",
+    fields=(
+        F("group_id", "string", "0+"),
+        F("generation_id", "int32", "0+"),
+        F("member_id", "string", "0+"),
+        F("group_instance_id", "string", "3+", nullable="3+", default=None),
+        F("protocol_type", "string", "5+", nullable="5+", default=None),
+        F("protocol_name", "string", "5+", nullable="5+", default=None),
+        F(
+            "assignments",
+            Array(
+                Struct(
+                    F("member_id", "string", "0+"),
+                    F("assignment", "bytes", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+SYNC_GROUP_RESPONSE = Message(
+    14,
+    "0-5",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "0+"),
+        F("protocol_type", "string", "5+", nullable="5+", default=None),
+        F("protocol_name", "string", "5+", nullable="5+", default=None),
+        F("assignment", "bytes", "0+"),
+    ),
+)
+
+HEARTBEAT_REQUEST = Message(
+    12,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F("group_id", "string", "0+"),
+        F("generation_id", "int32", "0+"),
+        F("member_id", "string", "0+"),
+        F("group_instance_id", "string", "3+", nullable="3+", default=None),
+    ),
+)
+
+HEARTBEAT_RESPONSE = Message(
+    12,
+    "0-4",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "0+"),
+    ),
+)
+
+LEAVE_GROUP_REQUEST = Message(
+    13,
+    "0-5",
+    flexible="4+",
+    fields=(
+        F("group_id", "string", "0+"),
+        F("member_id", "string", "0-2"),
+        F(
+            "members",
+            Array(
+                Struct(
+                    F("member_id", "string", "3+"),
+                    F("group_instance_id", "string", "3+", nullable="3+", default=None),
+                    F("reason", "string", "5+", nullable="5+", default=None),
+                )
+            ),
+            "3+",
+        ),
+    ),
+)
+
+LEAVE_GROUP_RESPONSE = Message(
+    13,
+    "0-5",
+    flexible="4+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "0+"),
+        F(
+            "members",
+            Array(
+                Struct(
+                    F("member_id", "string", "3+"),
+                    F("group_instance_id", "string", "3+", nullable="3+"),
+                    F("error_code", "int16", "3+"),
+                )
+            ),
+            "3+",
+        ),
+    ),
+)
+
+OFFSET_COMMIT_REQUEST = Message(
+    8,
+    "0-9",
+    flexible="8+",
+    fields=(
+        F("group_id", "string", "0+"),
+        F("generation_id_or_member_epoch", "int32", "1+", default=-1),
+        F("member_id", "string", "1+"),
+        F("group_instance_id", "string", "7+", nullable="7+", default=None),
+        F("retention_time_ms", "int64", "2-4", default=-1),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("committed_offset", "int64", "0+"),
+                                F("committed_leader_epoch", "int32", "6+", default=-1),
+                                F("commit_timestamp", "int64", "1", default=-1),
+                                F("committed_metadata", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+OFFSET_COMMIT_RESPONSE = Message(
+    8,
+    "0-9",
+    flexible="8+",
+    fields=(
+        F("throttle_time_ms", "int32", "3+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+OFFSET_FETCH_REQUEST = Message(
+    9,
+    "0-9",
+    flexible="6+",
+    fields=(
+        F("group_id", "string", "0-7"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0-7"),
+                    F("partition_indexes", Array("int32"), "0-7"),
+                )
+            ),
+            "0-7",
+            nullable="2-7",
+        ),
+        F(
+            "groups",
+            Array(
+                Struct(
+                    F("group_id", "string", "8+"),
+                    F("member_id", "string", "9+", nullable="9+", default=None),
+                    F("member_epoch", "int32", "9+", default=-1),
+                    F(
+                        "topics",
+                        Array(
+                            Struct(
+                                F("name", "string", "8+"),
+                                F("partition_indexes", Array("int32"), "8+"),
+                            )
+                        ),
+                        "8+",
+                        nullable="8+",
+                    ),
+                )
+            ),
+            "8+",
+        ),
+        F("require_stable", "bool", "7+", default=False),
+    ),
+)
+
+OFFSET_FETCH_RESPONSE = Message(
+    9,
+    "0-9",
+    flexible="6+",
+    fields=(
+        F("throttle_time_ms", "int32", "3+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0-7"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0-7"),
+                                F("committed_offset", "int64", "0-7"),
+                                F("committed_leader_epoch", "int32", "5-7", default=-1),
+                                F("metadata", "string", "0-7", nullable="0-7"),
+                                F("error_code", "int16", "0-7"),
+                            )
+                        ),
+                        "0-7",
+                    ),
+                )
+            ),
+            "0-7",
+        ),
+        F("error_code", "int16", "2-7", default=0),
+        F(
+            "groups",
+            Array(
+                Struct(
+                    F("group_id", "string", "8+"),
+                    F(
+                        "topics",
+                        Array(
+                            Struct(
+                                F("name", "string", "8+"),
+                                F(
+                                    "partitions",
+                                    Array(
+                                        Struct(
+                                            F("partition_index", "int32", "8+"),
+                                            F("committed_offset", "int64", "8+"),
+                                            F("committed_leader_epoch", "int32", "8+", default=-1),
+                                            F("metadata", "string", "8+", nullable="8+"),
+                                            F("error_code", "int16", "8+"),
+                                        )
+                                    ),
+                                    "8+",
+                                ),
+                            )
+                        ),
+                        "8+",
+                    ),
+                    F("error_code", "int16", "8+", default=0),
+                )
+            ),
+            "8+",
+        ),
+    ),
+)
+
+DESCRIBE_GROUPS_REQUEST = Message(
+    15,
+    "0-5",
+    flexible="5+",
+    fields=(
+        F("groups", Array("string"), "0+"),
+        F("include_authorized_operations", "bool", "3+"),
+    ),
+)
+
+DESCRIBE_GROUPS_RESPONSE = Message(
+    15,
+    "0-5",
+    flexible="5+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F(
+            "groups",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("group_id", "string", "0+"),
+                    F("group_state", "string", "0+"),
+                    F("protocol_type", "string", "0+"),
+                    F("protocol_data", "string", "0+"),
+                    F(
+                        "members",
+                        Array(
+                            Struct(
+                                F("member_id", "string", "0+"),
+                                F("group_instance_id", "string", "4+", nullable="4+", default=None),
+                                F("client_id", "string", "0+"),
+                                F("client_host", "string", "0+"),
+                                F("member_metadata", "bytes", "0+"),
+                                F("member_assignment", "bytes", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                    F("authorized_operations", "int32", "3+", default=-2147483648),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+LIST_GROUPS_REQUEST = Message(
+    16,
+    "0-5",
+    flexible="3+",
+    fields=(
+        F("states_filter", Array("string"), "4+"),
+        F("types_filter", Array("string"), "5+"),
+    ),
+)
+
+LIST_GROUPS_RESPONSE = Message(
+    16,
+    "0-5",
+    flexible="3+",
+    fields=(
+        F("throttle_time_ms", "int32", "1+"),
+        F("error_code", "int16", "0+"),
+        F(
+            "groups",
+            Array(
+                Struct(
+                    F("group_id", "string", "0+"),
+                    F("protocol_type", "string", "0+"),
+                    F("group_state", "string", "4+"),
+                    F("group_type", "string", "5+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DELETE_GROUPS_REQUEST = Message(
+    42,
+    "0-2",
+    flexible="2+",
+    fields=(F("groups_names", Array("string"), "0+"),),
+)
+
+DELETE_GROUPS_RESPONSE = Message(
+    42,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("group_id", "string", "0+"),
+                    F("error_code", "int16", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+OFFSET_DELETE_REQUEST = Message(
+    47,
+    "0",
+    flexible="none",
+    fields=(
+        F("group_id", "string", "0+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+OFFSET_DELETE_RESPONSE = Message(
+    47,
+    "0",
+    flexible="none",
+    fields=(
+        F("error_code", "int16", "0+"),
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)

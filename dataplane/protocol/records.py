@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 from crc32c import crc32c
 
-from dataplane.protocol.compression import decompress
-from dataplane.protocol.primitives import Reader
-
 HEADER_SIZE = 61
 LOG_OVERHEAD = 12  # base_offset + batch_length, the part of the header outside batch_length
 _HEADER = struct.Struct(">qiibIhiqqqhii")
@@ -125,25 +122,6 @@ def stamp(buf: bytearray, position: int, base_offset: int, leader_epoch: int) ->
     """Assign the broker's offset and leader epoch to a batch (both lie outside the CRC)."""
     _BASE_OFFSET.pack_into(buf, position, base_offset)
     _LEADER_EPOCH.pack_into(buf, position + 12, leader_epoch)
-
-
-def record_timestamps(batch: bytes) -> list[tuple[int, int]]:
-    """(offset, timestamp) of every record in one stored batch, decompressing if needed."""
-    header = read_header(batch)
-    if header.attributes & TIMESTAMP_TYPE_BIT:
-        return [(header.base_offset + i, header.max_timestamp) for i in range(header.records_count)]
-    payload = decompress(header.attributes & COMPRESSION_MASK, bytes(batch[HEADER_SIZE:]))
-    reader = Reader(payload)
-    result = []
-    for _ in range(header.records_count):
-        length = reader.varint()
-        end = reader.pos + length
-        reader.int8()  # record attributes, unused
-        timestamp_delta = reader.varint()
-        offset_delta = reader.varint()
-        result.append((header.base_offset + offset_delta, header.base_timestamp + timestamp_delta))
-        reader.pos = end
-    return result
 
 
 _ATTRIBUTES = struct.Struct(">h")

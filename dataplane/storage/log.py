@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dataplane.protocol import records as batches
+from dataplane.protocol.record_codec import record_timestamps
 from dataplane.protocol.records import BatchHeader
 from dataplane.storage.checkpoints import read_entries, write_entries
 from dataplane.storage.producer_state import BatchRecord, ProducerStateManager
@@ -280,7 +281,7 @@ class PartitionLog:
             for header in segment.headers(segment.find_position(start_offset)[0]):
                 if header.max_timestamp >= timestamp:
                     batch = segment.read_batch(header)
-                    for offset, record_ts in batches.record_timestamps(batch):
+                    for offset, record_ts in record_timestamps(batch):
                         if record_ts >= timestamp and offset >= self.log_start_offset:
                             return offset, record_ts
         return None
@@ -299,7 +300,7 @@ class PartitionLog:
         _, header = best.find_position(best.offset_of_max_timestamp)
         if header is None:
             return best.offset_of_max_timestamp, best.max_timestamp
-        for offset, timestamp in batches.record_timestamps(best.read_batch(header)):
+        for offset, timestamp in record_timestamps(best.read_batch(header)):
             if timestamp == best.max_timestamp:
                 return offset, timestamp
         return best.offset_of_max_timestamp, best.max_timestamp

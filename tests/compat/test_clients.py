@@ -231,13 +231,14 @@ class Driver:
         *,
         compression: str = "none",
         acks: int = -1,
-        idempotent: bool | None = False,
+        idempotent: bool | None = None,
         batching: str = "auto",
     ) -> list[tuple[int, int]]:
         """Send and wait for every delivery; (partition, offset) per record as the client reports
         it (-1 offsets with acks=0). `idempotent=None` keeps the client's default. `batching`:
         "auto" lets the client batch as it likes, "one" sends each partition's records as one
-        batch, "each" sends every record in a batch (and request) of its own."""
+        batch, "small" caps batches at about 1 kB (many batches in flight at once), "each" sends
+        every record in a batch (and request) of its own."""
         raise NotImplementedError
 
     def end_offsets(self, topic: str, partitions: list[int]) -> dict[int, int]:
@@ -289,7 +290,7 @@ class ConfluentDriver(Driver):
         return AdminClient({"bootstrap.servers": self.bootstrap})
 
     def produce(
-        self, topic, records, *, compression="none", acks=-1, idempotent=False, batching="auto"
+        self, topic, records, *, compression="none", acks=-1, idempotent=None, batching="auto"
     ):
         conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap,
@@ -298,6 +299,8 @@ class ConfluentDriver(Driver):
             "linger.ms": 5000 if batching == "one" else 5,
             "message.timeout.ms": int(TIMEOUT * 1000),
         }
+        if batching == "small":
+            conf["batch.size"] = 1000
         if idempotent is not None:
             conf["enable.idempotence"] = idempotent
         producer = Producer(conf)
@@ -456,7 +459,7 @@ class KafkaPythonDriver(Driver):
         )
 
     def produce(
-        self, topic, records, *, compression="none", acks=-1, idempotent=False, batching="auto"
+        self, topic, records, *, compression="none", acks=-1, idempotent=None, batching="auto"
     ):
         conf: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap,
@@ -465,6 +468,8 @@ class KafkaPythonDriver(Driver):
             "linger_ms": 5000 if batching == "one" else 5,
             "request_timeout_ms": int(TIMEOUT * 1000),
         }
+        if batching == "small":
+            conf["batch_size"] = 1000
         if idempotent is not None:
             conf["enable_idempotence"] = idempotent
         producer = kafka.KafkaProducer(**conf)
@@ -634,7 +639,7 @@ class AiokafkaDriver(Driver):
     name = "aiokafka"
 
     def produce(
-        self, topic, records, *, compression="none", acks=-1, idempotent=False, batching="auto"
+        self, topic, records, *, compression="none", acks=-1, idempotent=None, batching="auto"
     ):
         return asyncio.run(self._produce(topic, records, compression, acks, idempotent, batching))
 
@@ -646,6 +651,8 @@ class AiokafkaDriver(Driver):
             "linger_ms": 5,
             "request_timeout_ms": int(TIMEOUT * 1000),
         }
+        if batching == "small":
+            conf["max_batch_size"] = 1000
         if idempotent is not None:
             conf["enable_idempotence"] = idempotent
         producer = aiokafka.AIOKafkaProducer(**conf)
@@ -867,7 +874,7 @@ class KcatDriver(Driver):
     has_admin = False
 
     def produce(
-        self, topic, records, *, compression="none", acks=-1, idempotent=False, batching="auto"
+        self, topic, records, *, compression="none", acks=-1, idempotent=None, batching="auto"
     ):
         for partition, group in by_partition(records).items():
             headers = group[0].headers
@@ -876,8 +883,9 @@ class KcatDriver(Driver):
             args = ["-P", "-b", self.bootstrap, "-t", topic, "-p", str(partition), "-K", "\t"]
             args += ["-z", compression] if compression != "none" else []
             args += ["-X", f"acks={acks}", "-X", f"message.timeout.ms={int(TIMEOUT * 1000)}"]
-            args += ["-X", f"enable.idempotence={'true' if idempotent else 'false'}"]
-            assert batching != "each", "not supported with kcat"
+            if idempotent is not None:
+                args += ["-X", f"enable.idempotence={str(idempotent).lower()}"]
+            assert batching in ("auto", "one"), f"batching {batching!r} not supported with kcat"
             if batching == "one":
                 args += ["-X", "linger.ms=1000"]
             for name, value in headers:
@@ -1179,6 +1187,25 @@ def test_offsets_for_times(
         assert found == {0: expected, 1: expected}, f"timestamp base{timestamp - base:+d}"
 
 
+def test_offsets_for_times_and_reads_across_many_segments(
+    bootstrap: str, shared_broker: BrokerProcess, topic_name: str
+) -> None:
+    """A tiny segment.bytes makes the log roll every few batches: reads and time lookups must
+    cross segment files seamlessly."""
+    client = KafkaPythonDriver(bootstrap)
+    client.create_topic(topic_name, 1, {"segment.bytes": "1000"})
+    base = NOW_MS - 100_000
+    records = [Rec(0, f"k{i}".encode(), b"v" * 200, (), base + 10 * i) for i in range(40)]
+    client.produce(topic_name, records, batching="each")
+    assert len(list(shared_broker.partition_dir(topic_name, 0).glob("*.log"))) >= 10
+    for reader in (client, ConfluentDriver(bootstrap), AiokafkaDriver(bootstrap)):
+        assert_same_records(reader.consume_all(topic_name, [0]), records)
+        found = reader.offsets_for_times(topic_name, {0: base + 155})
+        assert found == {0: 16}, reader.name
+        assert reader.offsets_for_times(topic_name, {0: base + 390}) == {0: 39}, reader.name
+        assert reader.offsets_for_times(topic_name, {0: base + 391}) == {0: None}, reader.name
+
+
 # --- 5. topic configs ---------------------------------------------------------------------------
 
 CONFIG_WAYS = [
@@ -1386,16 +1413,20 @@ def test_idempotent_producer(
     client = driver(client_name, bootstrap)
     client.create_topic(topic_name, 3)
     records = keyed_records(3, 300)
-    delivered = client.produce(topic_name, records, idempotent=idempotent, compression="lz4")
+    delivered = client.produce(
+        topic_name, records, idempotent=idempotent, compression="zstd", batching="small"
+    )
     expected = with_offsets(records)
     assert delivered == [(r.partition, r.offset) for r in expected]
     assert client.end_offsets(topic_name, [0, 1, 2]) == {0: 100, 1: 100, 2: 100}
     assert_same_records(client.consume_all(topic_name, [0, 1, 2]), expected)
 
-    # The records really went through the idempotent path: one producer id, sequences contiguous.
+    # The records really went through the idempotent path, in many batches: one producer id, and
+    # sequences that run with the offsets.
     producer_ids = set()
     for partition in range(3):
         batches = stored_batches(shared_broker, topic_name, partition)
+        assert len(batches) >= 5, f"only {len(batches)} batches: sequences barely exercised"
         producer_ids |= {(b.producer_id, b.producer_epoch) for b in batches}
         assert [b.base_sequence for b in batches] == [b.base_offset for b in batches]
     assert len(producer_ids) == 1
@@ -1424,7 +1455,8 @@ def test_acks(client_name: str, acks: int, bootstrap: str, topic_name: str) -> N
     client = driver(client_name, bootstrap)
     make_topic(client, topic_name, 2)
     records = keyed_records(2, 20) if client.has_admin else kcat_records(2, 10)
-    delivered = client.produce(topic_name, records, acks=acks)
+    # kafka-python's default idempotence needs acks=all, so it is switched off here.
+    delivered = client.produce(topic_name, records, acks=acks, idempotent=False)
     if client.has_admin and acks == 1:
         assert delivered == [(r.partition, r.offset) for r in with_offsets(records)]
     elif client.has_admin:
@@ -1453,3 +1485,6 @@ def test_log_append_time_topic(client_name: str, bootstrap: str, topic_name: str
     consumed = client.consume_all(topic_name, [0])
     expected = [replace(r, timestamp=None, log_append_time=True) for r in records]
     assert_same_records(consumed, expected, client_time=(before - 1, after + 1))
+    # Lookups by time use the broker's timestamps too, not the producer's.
+    assert client.offsets_for_times(topic_name, {0: NOW_MS - 3_600_000}) == {0: 0}
+    assert client.offsets_for_times(topic_name, {0: after + 1000}) == {0: None}
