@@ -43,6 +43,13 @@ def _to_int(value: str) -> int:
         raise ConfigError(f"{value!r} is not an integer") from None
 
 
+def _to_float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{value!r} is not a number") from None
+
+
 def _to_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered not in ("true", "false"):
@@ -55,7 +62,7 @@ class TopicConfigDef:
     """One per-topic setting: its type, the broker-wide key that supplies its default, its check."""
 
     name: str
-    kind: str  # "int", "long", "bool", "string", "list"
+    kind: str  # "int", "long", "double", "bool", "string", "list"
     broker_key: str
     default: str
     check: Callable[[Any], bool] = lambda _value: True
@@ -64,6 +71,8 @@ class TopicConfigDef:
     def parse(self, raw: str) -> Any:
         if self.kind in ("int", "long"):
             value: Any = _to_int(raw)
+        elif self.kind == "double":
+            value = _to_float(raw)
         elif self.kind == "bool":
             value = _to_bool(raw)
         elif self.kind == "list":
@@ -136,6 +145,30 @@ TOPIC_CONFIG_DEFS: dict[str, TopicConfigDef] = {
             "CreateTime or LogAppendTime",
         ),
         TopicConfigDef(
+            "delete.retention.ms",
+            "long",
+            "log.cleaner.delete.retention.ms",
+            "86400000",
+            _at_least(0),
+            "0 or more",
+        ),
+        TopicConfigDef(
+            "min.cleanable.dirty.ratio",
+            "double",
+            "log.cleaner.min.cleanable.ratio",
+            "0.5",
+            lambda v: 0 <= v <= 1,
+            "between 0 and 1",
+        ),
+        TopicConfigDef(
+            "min.compaction.lag.ms",
+            "long",
+            "log.cleaner.min.compaction.lag.ms",
+            "0",
+            _at_least(0),
+            "0 or more",
+        ),
+        TopicConfigDef(
             "unclean.leader.election.enable",
             "bool",
             "unclean.leader.election.enable",
@@ -161,6 +194,17 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "log.flush.scheduler.interval.ms": ("long", "1000"),
     "replica.high.watermark.checkpoint.interval.ms": ("long", "5000"),
     "cluster.id": ("string", ""),
+    "group.min.session.timeout.ms": ("int", "6000"),
+    "group.max.session.timeout.ms": ("int", "1800000"),
+    "group.initial.rebalance.delay.ms": ("int", "3000"),
+    "offsets.topic.num.partitions": ("int", "50"),
+    "offsets.topic.replication.factor": ("int", "3"),
+    "offsets.topic.segment.bytes": ("int", "104857600"),
+    "offsets.retention.minutes": ("int", "10080"),
+    "offsets.retention.check.interval.ms": ("long", "600000"),
+    "offset.metadata.max.bytes": ("int", "4096"),
+    "log.cleaner.enable": ("bool", "true"),
+    "log.cleaner.backoff.ms": ("long", "15000"),
     "broker.rack": ("string", ""),
     "log.format": ("string", "json"),
     **{d.broker_key: (d.kind, d.default) for d in TOPIC_CONFIG_DEFS.values()},
@@ -277,6 +321,8 @@ class BrokerConfig:
 def _parse_kind(kind: str, value: str) -> Any:
     if kind in ("int", "long"):
         return _to_int(value)
+    if kind == "double":
+        return _to_float(value)
     if kind == "bool":
         return _to_bool(value)
     return value

@@ -124,7 +124,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         if api is None:
             self.abort(f"unknown API key {api_key}")
             return
-        if not api.min_version <= version <= api.max_version:
+        if not api.serves(version):
             if api_key == API_VERSIONS_KEY:
                 self._reply_unsupported_api_versions(frame)
             else:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from dataplane.broker.context import RequestContext
+from dataplane.broker.handlers import groups
 from dataplane.broker.handlers.api_versions import handle_api_versions
 from dataplane.broker.handlers.configs import (
     handle_alter_configs,
@@ -44,21 +45,42 @@ class Api:
     min_version: int
     max_version: int
     handle: Handler
+    advertised_min: int
+
+    def serves(self, version: int) -> bool:
+        return self.min_version <= version <= self.max_version
 
 
 def _api(
-    name: str, request: Message, response: Message, versions: tuple[int, int], handle: Handler
+    name: str,
+    request: Message,
+    response: Message,
+    versions: tuple[int, int],
+    handle: Handler,
+    advertised_min: int | None = None,
 ) -> Api:
     assert request.api_key is not None
     low, high = request.version_range
     assert low <= versions[0] and versions[1] <= high, f"{name} schema lacks versions {versions}"
-    return Api(request.api_key, name, request, response, versions[0], versions[1], handle)
+    return Api(
+        request.api_key,
+        name,
+        request,
+        response,
+        versions[0],
+        versions[1],
+        handle,
+        versions[0] if advertised_min is None else advertised_min,
+    )
 
 
 APIS: dict[int, Api] = {
     api.key: api
     for api in (
-        _api("Produce", m.PRODUCE_REQUEST, m.PRODUCE_RESPONSE, (3, 9), handle_produce),
+        # Produce v0-2 are advertised but refused, as Kafka 4 does (KAFKA-18659): librdkafka
+        # before 2.11 enables compression only if the broker lists Produce v0. Clients always pick
+        # the highest common version, so the old versions are never sent.
+        _api("Produce", m.PRODUCE_REQUEST, m.PRODUCE_RESPONSE, (3, 9), handle_produce, 0),
         _api("Fetch", m.FETCH_REQUEST, m.FETCH_RESPONSE, (4, 12), handle_fetch),
         _api(
             "ListOffsets",
@@ -137,6 +159,79 @@ APIS: dict[int, Api] = {
             m.INCREMENTAL_ALTER_CONFIGS_RESPONSE,
             (0, 1),
             handle_incremental_alter_configs,
+        ),
+        _api(
+            "FindCoordinator",
+            m.FIND_COORDINATOR_REQUEST,
+            m.FIND_COORDINATOR_RESPONSE,
+            (0, 3),
+            groups.handle_find_coordinator,
+        ),
+        _api(
+            "JoinGroup",
+            m.JOIN_GROUP_REQUEST,
+            m.JOIN_GROUP_RESPONSE,
+            (0, 7),
+            groups.handle_join_group,
+        ),
+        _api(
+            "SyncGroup",
+            m.SYNC_GROUP_REQUEST,
+            m.SYNC_GROUP_RESPONSE,
+            (0, 5),
+            groups.handle_sync_group,
+        ),
+        _api(
+            "Heartbeat", m.HEARTBEAT_REQUEST, m.HEARTBEAT_RESPONSE, (0, 4), groups.handle_heartbeat
+        ),
+        _api(
+            "LeaveGroup",
+            m.LEAVE_GROUP_REQUEST,
+            m.LEAVE_GROUP_RESPONSE,
+            (0, 4),
+            groups.handle_leave_group,
+        ),
+        _api(
+            "OffsetCommit",
+            m.OFFSET_COMMIT_REQUEST,
+            m.OFFSET_COMMIT_RESPONSE,
+            (2, 8),
+            groups.handle_offset_commit,
+        ),
+        _api(
+            "OffsetFetch",
+            m.OFFSET_FETCH_REQUEST,
+            m.OFFSET_FETCH_RESPONSE,
+            (1, 7),
+            groups.handle_offset_fetch,
+        ),
+        _api(
+            "DescribeGroups",
+            m.DESCRIBE_GROUPS_REQUEST,
+            m.DESCRIBE_GROUPS_RESPONSE,
+            (0, 5),
+            groups.handle_describe_groups,
+        ),
+        _api(
+            "ListGroups",
+            m.LIST_GROUPS_REQUEST,
+            m.LIST_GROUPS_RESPONSE,
+            (0, 4),
+            groups.handle_list_groups,
+        ),
+        _api(
+            "DeleteGroups",
+            m.DELETE_GROUPS_REQUEST,
+            m.DELETE_GROUPS_RESPONSE,
+            (0, 2),
+            groups.handle_delete_groups,
+        ),
+        _api(
+            "OffsetDelete",
+            m.OFFSET_DELETE_REQUEST,
+            m.OFFSET_DELETE_RESPONSE,
+            (0, 0),
+            groups.handle_offset_delete,
         ),
     )
 }

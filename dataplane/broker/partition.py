@@ -19,6 +19,7 @@ class AppendOutcome:
     error: ErrorCode = ErrorCode.NONE
     base_offset: int = -1
     log_append_time: int = -1
+    log_start_offset: int = -1
     message: str | None = None
 
 

@@ -7,9 +7,10 @@ import logging
 import time
 from typing import Any
 
-from dataplane.broker.partition import Partition
+from dataplane.broker.partition import AppendOutcome, Partition
 from dataplane.config import BrokerConfig, effective_topic_config
 from dataplane.metadata.base import MetadataStore
+from dataplane.protocol.errors import ErrorCode
 from dataplane.storage.log import PartitionLog
 from dataplane.storage.log_manager import LogManager
 
@@ -61,6 +62,20 @@ class ReplicaManager:
 
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
+
+    async def append(
+        self, topic: str, index: int, data: memoryview | bytes | None, acks: int
+    ) -> AppendOutcome:
+        """Append as leader and wait until the write is as durable as `acks` and the flush policy
+        ask (replicas join this wait once replication lands)."""
+        partition = self.partitions.get((topic, index))
+        if partition is None:
+            return AppendOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        outcome = partition.append(data)
+        if not outcome.error:
+            outcome.log_start_offset = partition.log.log_start_offset
+            await self.flush_if_due(partition.log)
+        return outcome
 
     # --- durability -----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from dataplane.broker.connection import KafkaConnection
 from dataplane.broker.dispatch import APIS, Api
 from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.config import BrokerConfig
+from dataplane.groups.coordinator import GroupCoordinator
+from dataplane.groups.offsets_topic import OFFSETS_TOPIC
 from dataplane.metadata.base import BrokerInfo, MetadataError, TopicMetadata
 from dataplane.metadata.standalone import StandaloneMetadataStore
 from dataplane.protocol.errors import ErrorCode
@@ -29,6 +31,7 @@ class Broker:
         self._producer_ids: list[int] = []
         self.metadata: StandaloneMetadataStore | None = None  # set once listeners are bound
         self.replicas: ReplicaManager
+        self.groups: GroupCoordinator
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -40,6 +43,7 @@ class Broker:
                 listener.port,
                 reuse_address=True,
                 backlog=1024,
+                start_serving=False,  # not before metadata, logs and groups are loaded
             )
             self._servers.append(server)
             bound_ports[listener.name] = server.sockets[0].getsockname()[1]
@@ -54,8 +58,12 @@ class Broker:
         await self.metadata.start()
         self.replicas = ReplicaManager(self.config, self.metadata)
         await asyncio.to_thread(self.replicas.load)
+        self.groups = GroupCoordinator(self.config, self.replicas)
         self.metadata.subscribe(self.replicas.reconcile)
+        self.metadata.subscribe(self.groups.on_partitions_changed)
+        self.groups.on_partitions_changed()
         self._tasks.append(loop.create_task(self.replicas.run_maintenance()))
+        self._tasks.append(loop.create_task(self.groups.run_expiry()))
         for server in self._servers:
             await server.start_serving()
         log.info(
@@ -82,6 +90,8 @@ class Broker:
             server.close()
         for connection in list(self.connections):
             connection.close()
+        if self.metadata is not None:
+            self.groups.shutdown()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -114,6 +124,35 @@ class Broker:
         )
         log.info("topic created", extra={"topic": name, "partitions": len(topic.partitions)})
         return topic
+
+    async def coordinator_for(self, group_id: str) -> BrokerInfo | None:
+        """The broker leading the group's offsets partition, creating the offsets topic if needed."""
+        assert self.metadata is not None
+        topic = self.metadata.topics.get(OFFSETS_TOPIC)
+        if topic is None:
+            replication = min(
+                self.config["offsets.topic.replication.factor"], len(self.metadata.brokers)
+            )
+            try:
+                topic = await self.metadata.create_topic(
+                    OFFSETS_TOPIC,
+                    self.config["offsets.topic.num.partitions"],
+                    replication,
+                    {
+                        "cleanup.policy": "compact",
+                        "segment.bytes": str(self.config["offsets.topic.segment.bytes"]),
+                    },
+                    internal=True,
+                )
+                log.info("created the offsets topic", extra={"partitions": len(topic.partitions)})
+            except MetadataError as exc:
+                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                    raise
+                topic = self.metadata.topics[OFFSETS_TOPIC]
+        state = topic.partitions.get(self.groups.partition_of(group_id))
+        if state is None:
+            return None
+        return self.metadata.brokers.get(state.leader)
 
     async def next_producer_id(self) -> int:
         assert self.metadata is not None

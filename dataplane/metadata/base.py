@@ -95,6 +95,7 @@ class MetadataStore(abc.ABC):
         replication_factor: int,
         configs: Mapping[str, str],
         assignment: Mapping[int, list[int]] | None = None,
+        internal: bool = False,
     ) -> TopicMetadata: ...
 
     @abc.abstractmethod

@@ -107,6 +107,7 @@ class StandaloneMetadataStore(MetadataStore):
         replication_factor: int,
         configs: Mapping[str, str],
         assignment: Mapping[int, list[int]] | None = None,
+        internal: bool = False,
     ) -> TopicMetadata:
         if name in self._topics:
             raise MetadataError(ErrorCode.TOPIC_ALREADY_EXISTS, f"topic {name!r} already exists")
@@ -121,7 +122,7 @@ class StandaloneMetadataStore(MetadataStore):
         else:
             self._check_replication_factor(replication_factor)
             partitions = {index: self._partition(None) for index in range(num_partitions)}
-        topic = TopicMetadata(name, uuid.uuid4().bytes, partitions, dict(configs))
+        topic = TopicMetadata(name, uuid.uuid4().bytes, partitions, dict(configs), internal)
         self._topics[name] = topic
         self._save()
         self._changed()

@@ -67,7 +67,7 @@ class LogManager:
                     clean_shutdown=clean,
                 )
                 self._dir_of[key] = log_dir
-                if not clean:
+                if not clean and self.logs[key].log_end_offset:
                     log.info(
                         "recovered partition log",
                         extra={

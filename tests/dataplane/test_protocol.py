@@ -49,7 +49,7 @@ EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
 
 
 def advertised() -> dict[int, tuple[int, int]]:
-    return {key: (api.min_version, api.max_version) for key, api in APIS.items()}
+    return {key: (api.advertised_min, api.max_version) for key, api in APIS.items()}
 
 
 # =================================================================================================

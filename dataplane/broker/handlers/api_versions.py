@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def supported_api_keys(broker: Broker) -> list[dict]:
     return [
-        {"api_key": api.key, "min_version": api.min_version, "max_version": api.max_version}
+        {"api_key": api.key, "min_version": api.advertised_min, "max_version": api.max_version}
         for api in broker.apis.values()
     ]
 

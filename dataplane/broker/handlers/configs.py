@@ -18,7 +18,7 @@ BROKER = 4
 DYNAMIC_TOPIC_CONFIG = 1
 STATIC_BROKER_CONFIG = 4
 DEFAULT_CONFIG = 5
-_CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "list": 7}
+_CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7}
 
 SET, DELETE, APPEND, SUBTRACT = range(4)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from dataplane.broker.context import RequestContext
+from dataplane.broker.partition import AppendOutcome
 from dataplane.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -14,32 +15,15 @@ async def handle_produce(ctx: RequestContext, request: dict) -> dict | None:
     acks = request["acks"]
     replicas = ctx.broker.replicas
     topics = []
-    appended = []
     for topic_data in request["topic_data"]:
         name = topic_data["name"]
         responses = []
         for partition_data in topic_data["partition_data"]:
             index = partition_data["index"]
-            response = {
-                "index": index,
-                "error_code": ErrorCode.NONE,
-                "base_offset": -1,
-                "log_append_time_ms": -1,
-                "log_start_offset": -1,
-                "record_errors": [],
-                "error_message": None,
-            }
-            responses.append(response)
-            partition = replicas.get(name, index)
             if acks not in (-1, 0, 1):
-                response["error_code"] = ErrorCode.INVALID_REQUIRED_ACKS
-                continue
-            if partition is None:
-                response["error_code"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            outcome = partition.append(partition_data["records"])
-            response["error_code"] = outcome.error
-            response["error_message"] = outcome.message
+                outcome = AppendOutcome(ErrorCode.INVALID_REQUIRED_ACKS)
+            else:
+                outcome = await replicas.append(name, index, partition_data["records"], acks)
             if outcome.error:
                 log.info(
                     "produce rejected",
@@ -51,14 +35,18 @@ async def handle_produce(ctx: RequestContext, request: dict) -> dict | None:
                         "client": ctx.peer,
                     },
                 )
-                continue
-            response["base_offset"] = outcome.base_offset
-            response["log_append_time_ms"] = outcome.log_append_time
-            response["log_start_offset"] = partition.log.log_start_offset
-            appended.append(partition)
+            responses.append(
+                {
+                    "index": index,
+                    "error_code": outcome.error,
+                    "base_offset": outcome.base_offset,
+                    "log_append_time_ms": outcome.log_append_time,
+                    "log_start_offset": outcome.log_start_offset,
+                    "record_errors": [],
+                    "error_message": outcome.message,
+                }
+            )
         topics.append({"name": name, "partition_responses": responses})
-    for partition in appended:
-        await replicas.flush_if_due(partition.log)
     if acks == 0:
         return None
     return {"responses": topics, "throttle_time_ms": 0}

@@ -1,0 +1,1 @@
+"""Consumer groups: the group coordinator, its membership protocol and committed offsets."""
