@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dataplane.broker.partition import AppendOutcome, Partition
 from dataplane.config import BrokerConfig, effective_topic_config
 from dataplane.metadata.base import MetadataStore
 from dataplane.protocol.errors import ErrorCode
+from dataplane.storage import cleaner
 from dataplane.storage.log import PartitionLog
 from dataplane.storage.log_manager import LogManager
 
@@ -101,26 +103,64 @@ class ReplicaManager:
                 del self._flushes[partition_log]
 
     async def run_maintenance(self) -> None:
-        """Periodic flushes by time, retention, and checkpoints, until cancelled."""
+        """Flushes by time, and the periodic jobs (retention, compaction, checkpoints), until
+        cancelled."""
         cfg = self.config
-        flush_interval = cfg["log.flush.scheduler.interval.ms"] / 1000
-        next_retention = time.monotonic() + cfg["log.retention.check.interval.ms"] / 1000
-        next_checkpoint = (
-            time.monotonic() + cfg["replica.high.watermark.checkpoint.interval.ms"] / 1000
-        )
+        jobs: list[tuple[int, Callable[[], Awaitable[None]]]] = [
+            (cfg["log.retention.check.interval.ms"], self.enforce_retention),
+            (cfg["replica.high.watermark.checkpoint.interval.ms"], self.write_checkpoints),
+        ]
+        if cfg["log.cleaner.enable"]:
+            jobs.append((cfg["log.cleaner.backoff.ms"], self.compact_logs))
+        due = [time.monotonic() + interval / 1000 for interval, _ in jobs]
         while True:
-            await asyncio.sleep(flush_interval)
-            now = time.monotonic()
+            await asyncio.sleep(cfg["log.flush.scheduler.interval.ms"] / 1000)
             for partition in list(self.partitions.values()):
                 await self.flush_if_due(partition.log)
-            if now >= next_retention:
-                next_retention = now + cfg["log.retention.check.interval.ms"] / 1000
-                self.enforce_retention()
-            if now >= next_checkpoint:
-                next_checkpoint = now + cfg["replica.high.watermark.checkpoint.interval.ms"] / 1000
-                await asyncio.to_thread(self.logs.write_checkpoints, self.checkpoint_snapshot())
+            for index, (interval, job) in enumerate(jobs):
+                now = time.monotonic()
+                if now >= due[index]:
+                    due[index] = now + interval / 1000
+                    await job()
 
-    def enforce_retention(self) -> None:
+    async def write_checkpoints(self) -> None:
+        await asyncio.to_thread(self.logs.write_checkpoints, self.checkpoint_snapshot())
+
+    async def compact_logs(self) -> None:
+        """Clean every compacted log that is dirty enough (rewrites off the event loop)."""
+        for key, partition in list(self.partitions.items()):
+            partition_log = partition.log
+            started = cleaner.now_ms()
+            clean_plan = cleaner.plan(partition_log, started)
+            if clean_plan is None:
+                continue
+            try:
+                cleaned = await asyncio.to_thread(
+                    cleaner.rewrite,
+                    clean_plan,
+                    partition_log.config["delete.retention.ms"],
+                    started,
+                )
+            except (OSError, ValueError) as exc:
+                # The log changed underneath (deleted, truncated): try again next round.
+                log.warning(
+                    "log cleaning abandoned",
+                    extra={"topic": key[0], "partition": key[1], "error": str(exc)},
+                )
+                continue
+            removed = cleaner.swap_in(partition_log, cleaned, clean_plan.first_dirty_offset)
+            log.info(
+                "log cleaned",
+                extra={
+                    "topic": key[0],
+                    "partition": key[1],
+                    "segments": len(cleaned),
+                    "records_removed": removed,
+                    "ms": cleaner.now_ms() - started,
+                },
+            )
+
+    async def enforce_retention(self) -> None:
         now_ms = int(time.time() * 1000)
         for key, partition in list(self.partitions.items()):
             deleted = partition.log.enforce_retention(now_ms)

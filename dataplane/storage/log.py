@@ -21,6 +21,7 @@ from dataplane.storage.segment import LogSegment
 log = logging.getLogger(__name__)
 
 LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
+CLEANED_SUFFIX = ".cleaned"  # a compacted copy being written; unfinished ones are discarded
 _MAX_RELATIVE_OFFSET = 2**31 - 1
 
 
@@ -53,6 +54,7 @@ class PartitionLog:
         *,
         recovery_point: int = 0,
         log_start_offset: int = 0,
+        first_dirty_offset: int = 0,
         clean_shutdown: bool = True,
     ) -> None:
         self.directory = directory
@@ -65,6 +67,7 @@ class PartitionLog:
         self.epochs: list[EpochEntry] = []
         self.recovery_point = recovery_point
         self.log_start_offset = log_start_offset
+        self.first_dirty_offset = first_dirty_offset  # compaction has cleaned everything below
         self.unflushed_messages = 0
         self.last_flush_time = time.monotonic()
         self._load(clean_shutdown)
@@ -72,8 +75,9 @@ class PartitionLog:
     # --- loading --------------------------------------------------------------------------------
 
     def _load(self, clean_shutdown: bool) -> None:
-        for stray in self.directory.glob("*.tmp"):
-            stray.unlink()
+        for pattern in ("*.tmp", f"*{CLEANED_SUFFIX}"):
+            for stray in self.directory.glob(pattern):
+                stray.unlink()
         bases = sorted(int(p.name[:20]) for p in self.directory.glob("*.log"))
         truncated_any = False
         for base in bases:

@@ -19,6 +19,7 @@ CLEAN_SHUTDOWN_MARKER = ".kafka_cleanshutdown"
 RECOVERY_POINT_CHECKPOINT = "recovery-point-offset-checkpoint"
 LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
 REPLICATION_OFFSET_CHECKPOINT = "replication-offset-checkpoint"
+CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint"
 DELETE_SUFFIX = "-delete"
 
 TopicPartition = tuple[str, int]
@@ -46,6 +47,7 @@ class LogManager:
             clean = marker.exists()
             recovery_points = _read_checkpoint(log_dir / RECOVERY_POINT_CHECKPOINT)
             start_offsets = _read_checkpoint(log_dir / LOG_START_OFFSET_CHECKPOINT)
+            cleaned_offsets = _read_checkpoint(log_dir / CLEANER_OFFSET_CHECKPOINT)
             self.high_watermarks.update(_read_checkpoint(log_dir / REPLICATION_OFFSET_CHECKPOINT))
             for child in sorted(log_dir.iterdir()):
                 if not child.is_dir():
@@ -64,6 +66,7 @@ class LogManager:
                     self._config_for(key[0]),
                     recovery_point=recovery_points.get(key, 0),
                     log_start_offset=start_offsets.get(key, 0),
+                    first_dirty_offset=cleaned_offsets.get(key, 0),
                     clean_shutdown=clean,
                 )
                 self._dir_of[key] = log_dir
@@ -131,6 +134,7 @@ class LogManager:
                 RECOVERY_POINT_CHECKPOINT: {},
                 LOG_START_OFFSET_CHECKPOINT: {},
                 REPLICATION_OFFSET_CHECKPOINT: {},
+                CLEANER_OFFSET_CHECKPOINT: {},
             }
             for d in self.log_dirs
         }
@@ -139,6 +143,7 @@ class LogManager:
             files[RECOVERY_POINT_CHECKPOINT][key] = self.logs[key].recovery_point
             files[LOG_START_OFFSET_CHECKPOINT][key] = self.logs[key].log_start_offset
             files[REPLICATION_OFFSET_CHECKPOINT][key] = self.high_watermarks.get(key, 0)
+            files[CLEANER_OFFSET_CHECKPOINT][key] = self.logs[key].first_dirty_offset
         return snapshot
 
     @staticmethod
