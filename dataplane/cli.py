@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from dataplane import logs
+from dataplane.admin.client import AdminClient, AdminError
+from dataplane.admin.groups import describe_lag, render_describe, render_list
 from dataplane.broker.server import Broker
 from dataplane.config import BrokerConfig, ConfigError
 
@@ -42,11 +44,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a property, overriding the file (repeatable)",
     )
     serve_cmd.add_argument("--log-level", default="INFO")
+    groups_cmd = commands.add_parser("groups", help="list consumer groups or describe their lag")
+    groups_cmd.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,...]")
+    action = groups_cmd.add_mutually_exclusive_group(required=True)
+    action.add_argument("--list", action="store_true", help="list every group")
+    action.add_argument("--describe", action="store_true", help="members, offsets and lag")
+    groups_cmd.add_argument(
+        "--group", action="append", default=[], help="group to describe (repeatable)"
+    )
+    groups_cmd.add_argument("--all-groups", action="store_true", help="describe every group")
     return parser
+
+
+def run_groups(args: argparse.Namespace) -> int:
+    try:
+        with AdminClient(args.bootstrap_server) as client:
+            if args.list:
+                print(render_list(client.list_groups()))
+                return 0
+            names = [g["group_id"] for g in client.list_groups()] if args.all_groups else args.group
+            if not names:
+                print("dataplane groups: name a --group or use --all-groups", file=sys.stderr)
+                return 2
+            for index, name in enumerate(names):
+                group, rows = describe_lag(client, name)
+                print(("\n" if index else "") + render_describe(name, group, rows))
+    except (AdminError, OSError) as exc:
+        print(f"dataplane groups: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "groups":
+        return run_groups(args)
     try:
         config = BrokerConfig.load(args.config, args.override)
     except (ConfigError, OSError) as exc:

@@ -1,0 +1,216 @@
+"""A blocking Kafka admin client on the project's own codecs: enough to inspect groups and lag.
+
+It speaks to any broker that serves the versions below (this one, or Apache Kafka 2.4+).
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import struct
+from dataclasses import dataclass
+from types import TracebackType
+
+from dataplane.broker.dispatch import APIS
+from dataplane.protocol.errors import ErrorCode
+from dataplane.protocol.primitives import Reader, Writer
+
+_SIZE = struct.Struct(">i")
+
+METADATA, FIND_COORDINATOR, LIST_GROUPS, DESCRIBE_GROUPS, OFFSET_FETCH, LIST_OFFSETS = (
+    3,
+    10,
+    16,
+    15,
+    9,
+    2,
+)
+VERSIONS = {
+    METADATA: 9,
+    FIND_COORDINATOR: 3,
+    LIST_GROUPS: 4,
+    DESCRIBE_GROUPS: 5,
+    OFFSET_FETCH: 7,
+    LIST_OFFSETS: 7,
+}
+LATEST_TIMESTAMP = -1
+
+
+class AdminError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: int
+    host: str
+    port: int
+
+
+class _Connection:
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.correlation = itertools.count(1)
+
+    def call(self, api_key: int, body: dict) -> dict:
+        version = VERSIONS[api_key]
+        api = APIS[api_key]
+        flexible = api.request.is_flexible(version)
+        correlation_id = next(self.correlation)
+        writer = Writer()
+        writer.int16(api_key)
+        writer.int16(version)
+        writer.int32(correlation_id)
+        writer.string("dataplane-admin")
+        if flexible:
+            writer.uvarint(0)
+        api.request.encode(body, version, writer)
+        self.sock.sendall(_SIZE.pack(len(writer.buf)) + writer.buf)
+        (size,) = _SIZE.unpack(self._read(4))
+        reader = Reader(self._read(size))
+        if reader.int32() != correlation_id:
+            raise AdminError("response out of order")
+        if api.response.is_flexible(version):
+            reader.skip_tagged_fields()
+        return api.response.decode(reader, version)
+
+    def _read(self, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise AdminError("broker closed the connection")
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class AdminClient:
+    def __init__(self, bootstrap_servers: str, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._connections: dict[tuple[str, int], _Connection] = {}
+        self._bootstrap = [_parse_address(a) for a in bootstrap_servers.split(",") if a.strip()]
+        if not self._bootstrap:
+            raise AdminError("no bootstrap servers given")
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    def _call(self, address: tuple[str, int], api_key: int, body: dict) -> dict:
+        connection = self._connections.get(address)
+        if connection is None:
+            connection = self._connections[address] = _Connection(*address, self.timeout)
+        return connection.call(api_key, body)
+
+    def _any(self, api_key: int, body: dict) -> dict:
+        errors = []
+        for address in self._bootstrap:
+            try:
+                return self._call(address, api_key, body)
+            except OSError as exc:
+                errors.append(f"{address[0]}:{address[1]}: {exc}")
+        raise AdminError("no bootstrap server answered: " + "; ".join(errors))
+
+    def metadata(self, topics: list[str] | None = None) -> dict:
+        wanted = None if topics is None else [{"name": t} for t in topics]
+        return self._any(METADATA, {"topics": wanted, "allow_auto_topic_creation": False})
+
+    def nodes(self) -> list[Node]:
+        return [Node(b["node_id"], b["host"], b["port"]) for b in self.metadata([])["brokers"]]
+
+    def coordinator(self, group_id: str) -> tuple[str, int]:
+        response = self._any(FIND_COORDINATOR, {"key": group_id, "key_type": 0})
+        _raise_for(response["error_code"], f"finding the coordinator of {group_id!r}")
+        return response["host"], response["port"]
+
+    def list_groups(self) -> list[dict]:
+        groups = []
+        for node in self.nodes():
+            response = self._call((node.host, node.port), LIST_GROUPS, {"states_filter": []})
+            _raise_for(response["error_code"], f"listing groups on broker {node.node_id}")
+            groups.extend(response["groups"])
+        return sorted(groups, key=lambda g: g["group_id"])
+
+    def describe_group(self, group_id: str) -> dict:
+        response = self._call(self.coordinator(group_id), DESCRIBE_GROUPS, {"groups": [group_id]})
+        group = response["groups"][0]
+        _raise_for(group["error_code"], f"describing {group_id!r}")
+        return group
+
+    def committed_offsets(self, group_id: str) -> dict[tuple[str, int], int]:
+        response = self._call(
+            self.coordinator(group_id), OFFSET_FETCH, {"group_id": group_id, "topics": None}
+        )
+        _raise_for(response["error_code"], f"fetching offsets of {group_id!r}")
+        return {
+            (topic["name"], p["partition_index"]): p["committed_offset"]
+            for topic in response["topics"]
+            for p in topic["partitions"]
+            if p["committed_offset"] >= 0
+        }
+
+    def end_offsets(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """High watermarks, asked of each partition's leader."""
+        metadata = self.metadata(sorted({t for t, _ in partitions}))
+        brokers = {b["node_id"]: (b["host"], b["port"]) for b in metadata["brokers"]}
+        leaders = {
+            (topic["name"], p["partition_index"]): p["leader_id"]
+            for topic in metadata["topics"]
+            for p in topic["partitions"]
+        }
+        by_leader: dict[int, list[tuple[str, int]]] = {}
+        for tp in partitions:
+            by_leader.setdefault(leaders.get(tp, -1), []).append(tp)
+        result = {}
+        for leader, tps in by_leader.items():
+            if leader not in brokers:
+                continue
+            topics: dict[str, list[dict]] = {}
+            for topic, partition in tps:
+                topics.setdefault(topic, []).append(
+                    {
+                        "partition_index": partition,
+                        "current_leader_epoch": -1,
+                        "timestamp": LATEST_TIMESTAMP,
+                    }
+                )
+            response = self._call(
+                brokers[leader],
+                LIST_OFFSETS,
+                {
+                    "replica_id": -1,
+                    "isolation_level": 0,
+                    "topics": [{"name": t, "partitions": ps} for t, ps in topics.items()],
+                },
+            )
+            for topic in response["topics"]:
+                for p in topic["partitions"]:
+                    if p["error_code"] == ErrorCode.NONE:
+                        result[(topic["name"], p["partition_index"])] = p["offset"]
+        return result
+
+
+def _parse_address(text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise AdminError(f"{text!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def _raise_for(code: int, doing: str) -> None:
+    if code != ErrorCode.NONE:
+        try:
+            name = ErrorCode(code).name
+        except ValueError:
+            name = str(code)
+        raise AdminError(f"{doing}: {name}")
