@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import itertools
 import socket
-import struct
 from dataclasses import dataclass
 from types import TracebackType
 
 from dataplane.broker.dispatch import APIS
+from dataplane.protocol.client_codec import decode_response, encode_request, frame_size
 from dataplane.protocol.errors import ErrorCode
-from dataplane.protocol.primitives import Reader, Writer
-
-_SIZE = struct.Struct(">i")
 
 METADATA, FIND_COORDINATOR, LIST_GROUPS, DESCRIBE_GROUPS, OFFSET_FETCH, LIST_OFFSETS = (
     3,
@@ -55,24 +52,15 @@ class _Connection:
     def call(self, api_key: int, body: dict) -> dict:
         version = VERSIONS[api_key]
         api = APIS[api_key]
-        flexible = api.request.is_flexible(version)
         correlation_id = next(self.correlation)
-        writer = Writer()
-        writer.int16(api_key)
-        writer.int16(version)
-        writer.int32(correlation_id)
-        writer.string("dataplane-admin")
-        if flexible:
-            writer.uvarint(0)
-        api.request.encode(body, version, writer)
-        self.sock.sendall(_SIZE.pack(len(writer.buf)) + writer.buf)
-        (size,) = _SIZE.unpack(self._read(4))
-        reader = Reader(self._read(size))
-        if reader.int32() != correlation_id:
+        self.sock.sendall(
+            encode_request(api_key, version, correlation_id, "dataplane-admin", api.request, body)
+        )
+        frame = self._read(frame_size(self._read(4)))
+        received, response = decode_response(api_key, version, api.response, frame)
+        if received != correlation_id:
             raise AdminError("response out of order")
-        if api.response.is_flexible(version):
-            reader.skip_tagged_fields()
-        return api.response.decode(reader, version)
+        return response
 
     def _read(self, size: int) -> bytes:
         data = bytearray()

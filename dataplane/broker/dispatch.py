@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from dataplane.broker.context import RequestContext
-from dataplane.broker.handlers import groups
+from dataplane.broker.handlers import cluster, groups
 from dataplane.broker.handlers.api_versions import handle_api_versions
 from dataplane.broker.handlers.configs import (
     handle_alter_configs,
@@ -232,6 +232,27 @@ APIS: dict[int, Api] = {
             m.OFFSET_DELETE_RESPONSE,
             (0, 0),
             groups.handle_offset_delete,
+        ),
+        _api(
+            "ElectLeaders",
+            m.ELECT_LEADERS_REQUEST,
+            m.ELECT_LEADERS_RESPONSE,
+            (0, 2),
+            cluster.handle_elect_leaders,
+        ),
+        _api(
+            "AlterPartitionReassignments",
+            m.ALTER_PARTITION_REASSIGNMENTS_REQUEST,
+            m.ALTER_PARTITION_REASSIGNMENTS_RESPONSE,
+            (0, 0),
+            cluster.handle_alter_partition_reassignments,
+        ),
+        _api(
+            "ListPartitionReassignments",
+            m.LIST_PARTITION_REASSIGNMENTS_REQUEST,
+            m.LIST_PARTITION_REASSIGNMENTS_RESPONSE,
+            (0, 0),
+            cluster.handle_list_partition_reassignments,
         ),
     )
 }

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataplane.broker.partition import AppendOutcome, Partition
 from dataplane.config import BrokerConfig, effective_topic_config
@@ -15,6 +15,9 @@ from dataplane.protocol.errors import ErrorCode
 from dataplane.storage import cleaner
 from dataplane.storage.log import PartitionLog
 from dataplane.storage.log_manager import LogManager
+
+if TYPE_CHECKING:
+    from dataplane.replication.fetcher import ReplicaFetcherManager
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ class ReplicaManager:
         self.logs = LogManager(config.log_dirs, self.topic_config)
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._flushes: dict[PartitionLog, asyncio.Future[None]] = {}
+        self.fetchers: ReplicaFetcherManager | None = None  # set when this broker has peers
 
     def topic_config(self, topic: str) -> dict[str, Any]:
         meta = self.metadata.topics.get(topic)
@@ -38,15 +42,15 @@ class ReplicaManager:
         self.reconcile()
 
     def reconcile(self) -> None:
-        """Create logs for partitions assigned here, drop those no longer assigned, apply configs."""
+        """Create logs for partitions assigned here, drop those no longer assigned, apply configs,
+        and take on the role (leader or follower) the metadata gives this broker."""
         wanted = {}
         for topic in self.metadata.topics.values():
             for index, state in topic.partitions.items():
                 if self.broker_id in state.replicas:
                     wanted[(topic.name, index)] = state
         for key in [k for k in self.partitions if k not in wanted]:
-            partition = self.partitions.pop(key)
-            partition.wake_waiters()
+            self.partitions.pop(key).close()
         for key, _ in self.logs:
             if key not in wanted:
                 log.info("deleting partition log", extra={"topic": key[0], "partition": key[1]})
@@ -57,27 +61,94 @@ class ReplicaManager:
             if partition is None:
                 partition_log = self.logs.get_or_create(*key)
                 self.partitions[key] = Partition(
-                    key[0], key[1], partition_log, state, self.broker_id
+                    key[0],
+                    key[1],
+                    partition_log,
+                    state,
+                    self.broker_id,
+                    self.logs.high_watermarks.get(key, 0),
                 )
             else:
-                partition.state = state
+                partition.apply_state(state)
+        if self.fetchers is not None:
+            self.fetchers.update(
+                {
+                    key: p.state.leader
+                    for key, p in self.partitions.items()
+                    if not p.is_leader and p.state.leader >= 0
+                }
+            )
 
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
     async def append(
-        self, topic: str, index: int, data: memoryview | bytes | None, acks: int
+        self,
+        topic: str,
+        index: int,
+        data: memoryview | bytes | None,
+        acks: int,
+        timeout_ms: int = 30_000,
     ) -> AppendOutcome:
         """Append as leader and wait until the write is as durable as `acks` and the flush policy
-        ask (replicas join this wait once replication lands)."""
+        ask: with acks=all, until every in-sync replica has it."""
         partition = self.partitions.get((topic, index))
         if partition is None:
             return AppendOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-        outcome = partition.append(data)
-        if not outcome.error:
-            outcome.log_start_offset = partition.log.log_start_offset
-            await self.flush_if_due(partition.log)
+        min_isr = partition.log.config["min.insync.replicas"] if acks == -1 else None
+        outcome = partition.append(data, min_isr)
+        if outcome.error:
+            return outcome
+        await self.flush_if_due(partition.log)
+        if acks == -1:
+            error = await partition.wait_replicated(outcome.last_offset, timeout_ms / 1000)
+            if not error and min_isr is not None and len(partition.state.isr) < min_isr:
+                error = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+            if error:
+                outcome.error = error
+                outcome.message = f"not replicated to the ISR {partition.state.isr}: {error.name}"
         return outcome
+
+    # --- ISR upkeep (as leader) -----------------------------------------------------------------
+
+    def follower_fetched(self, partition: Partition, replica: int, fetch_offset: int) -> None:
+        if partition.record_follower_fetch(replica, fetch_offset):
+            self._change_isr(partition, sorted({*partition.state.isr, replica}), "caught up")
+
+    async def shrink_isrs(self) -> None:
+        max_lag = self.config["replica.lag.time.max.ms"] / 1000
+        for partition in list(self.partitions.values()):
+            if not partition.is_leader:
+                continue
+            lagging = partition.lagging_followers(max_lag)
+            if lagging:
+                isr = [r for r in partition.state.isr if r not in lagging]
+                self._change_isr(partition, isr, f"replicas {lagging} fell behind")
+
+    def _change_isr(self, partition: Partition, isr: list[int], reason: str) -> None:
+        if partition.isr_change_pending:
+            return
+        partition.isr_change_pending = True
+        state = partition.state
+
+        async def change() -> None:
+            try:
+                if await self.metadata.update_isr(partition.topic, partition.index, state, isr):
+                    log.info(
+                        "ISR changed",
+                        extra={
+                            "topic": partition.topic,
+                            "partition": partition.index,
+                            "isr": isr,
+                            "reason": reason,
+                        },
+                    )
+            except Exception:
+                log.warning("ISR change failed", exc_info=True)
+            finally:
+                partition.isr_change_pending = False
+
+        asyncio.get_running_loop().create_task(change())
 
     # --- durability -----------------------------------------------------------------------------
 
@@ -110,6 +181,8 @@ class ReplicaManager:
             (cfg["log.retention.check.interval.ms"], self.enforce_retention),
             (cfg["replica.high.watermark.checkpoint.interval.ms"], self.write_checkpoints),
         ]
+        if self.fetchers is not None:
+            jobs.append((max(cfg["replica.lag.time.max.ms"] // 2, 100), self.shrink_isrs))
         if cfg["log.cleaner.enable"]:
             jobs.append((cfg["log.cleaner.backoff.ms"], self.compact_logs))
         due = [time.monotonic() + interval / 1000 for interval, _ in jobs]
@@ -183,5 +256,5 @@ class ReplicaManager:
     def close(self) -> None:
         for key, partition in self.partitions.items():
             self.logs.high_watermarks[key] = partition.high_watermark
-            partition.wake_waiters()
+            partition.close()
         self.logs.close()

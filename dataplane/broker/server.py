@@ -12,9 +12,12 @@ from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.config import BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
 from dataplane.groups.offsets_topic import OFFSETS_TOPIC
-from dataplane.metadata.base import BrokerInfo, MetadataError, TopicMetadata
+from dataplane.metadata.base import BrokerInfo, MetadataError, MetadataStore, TopicMetadata
+from dataplane.metadata.controller import Controller
 from dataplane.metadata.standalone import StandaloneMetadataStore
+from dataplane.metadata.zookeeper import ZooKeeperMetadataStore
 from dataplane.protocol.errors import ErrorCode
+from dataplane.replication.fetcher import ReplicaFetcherManager
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,8 @@ class Broker:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer_ids: list[int] = []
-        self.metadata: StandaloneMetadataStore | None = None  # set once listeners are bound
+        self.metadata: MetadataStore | None = None  # set once listeners are bound
+        self.controller: Controller | None = None
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -52,20 +56,36 @@ class Broker:
         me = BrokerInfo(
             self.config.broker_id, advertised.host, port, self.config["broker.rack"] or None
         )
-        self.metadata = StandaloneMetadataStore(
-            self.config.log_dirs[0], me, self.config["cluster.id"]
-        )
+        if self.config["zookeeper.connect"]:
+            store = ZooKeeperMetadataStore(
+                self.config["zookeeper.connect"],
+                me,
+                self.config["zookeeper.session.timeout.ms"],
+                self.config["cluster.id"],
+            )
+            self.metadata = store
+        else:
+            self.metadata = StandaloneMetadataStore(
+                self.config.log_dirs[0], me, self.config["cluster.id"]
+            )
         await self.metadata.start()
         self.replicas = ReplicaManager(self.config, self.metadata)
         await asyncio.to_thread(self.replicas.load)
         self.groups = GroupCoordinator(self.config, self.replicas)
+        if isinstance(self.metadata, ZooKeeperMetadataStore):
+            self.replicas.fetchers = ReplicaFetcherManager(self.replicas)
+            self.controller = Controller(self.metadata, self.config)
+            self._tasks.append(loop.create_task(self.controller.run()))
         self.metadata.subscribe(self.replicas.reconcile)
         self.metadata.subscribe(self.groups.on_partitions_changed)
+        self.replicas.reconcile()
         self.groups.on_partitions_changed()
         self._tasks.append(loop.create_task(self.replicas.run_maintenance()))
         self._tasks.append(loop.create_task(self.groups.run_expiry()))
         for server in self._servers:
             await server.start_serving()
+        if isinstance(self.metadata, ZooKeeperMetadataStore):
+            await self.metadata.register()
         log.info(
             "broker started",
             extra={
@@ -86,6 +106,15 @@ class Broker:
 
     async def stop(self) -> None:
         log.info("broker stopping", extra={"broker_id": self.config.broker_id})
+        if self.metadata is not None and self.config["controlled.shutdown.enable"]:
+            try:
+                await self.metadata.controlled_shutdown(
+                    self.config["controlled.shutdown.timeout.ms"] / 1000
+                )
+            except Exception:
+                log.warning("controlled shutdown failed; stopping anyway", exc_info=True)
+        if self.replicas.fetchers is not None:
+            self.replicas.fetchers.stop()
         for server in self._servers:
             server.close()
         for connection in list(self.connections):

@@ -237,14 +237,11 @@ class GroupCoordinator:
             return await self._add_member_and_rebalance(
                 group, member_id, protocol_type, member_args
             )
+        if group.is_fenced(group_instance_id, member_id):
+            return join_error(ErrorCode.FENCED_INSTANCE_ID, member_id)
         member = group.members.get(member_id)
         if member is None:
             return join_error(ErrorCode.UNKNOWN_MEMBER_ID, member_id)
-        if (
-            group_instance_id is not None
-            and group.static_members.get(group_instance_id) != member_id
-        ):
-            return join_error(ErrorCode.FENCED_INSTANCE_ID, member_id)
         return await self._rejoin(group, member, protocols, member_args)
 
     async def _rejoin(
@@ -462,14 +459,11 @@ class GroupCoordinator:
         if error:
             return sync_response(error)
         group = self.groups.get(group_id)
+        if group is not None and group.is_fenced(group_instance_id, member_id):
+            return sync_response(ErrorCode.FENCED_INSTANCE_ID)
         member = group.members.get(member_id) if group else None
         if group is None or member is None:
             return sync_response(ErrorCode.UNKNOWN_MEMBER_ID)
-        if (
-            group_instance_id is not None
-            and group.static_members.get(group_instance_id) != member_id
-        ):
-            return sync_response(ErrorCode.FENCED_INSTANCE_ID)
         if generation_id != group.generation:
             return sync_response(ErrorCode.ILLEGAL_GENERATION)
         if (protocol_type is not None and protocol_type != group.protocol_type) or (
@@ -524,14 +518,11 @@ class GroupCoordinator:
         if error:
             return error
         group = self.groups.get(group_id)
+        if group is not None and group.is_fenced(group_instance_id, member_id):
+            return ErrorCode.FENCED_INSTANCE_ID
         member = group.members.get(member_id) if group else None
         if group is None or member is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
-        if (
-            group_instance_id is not None
-            and group.static_members.get(group_instance_id) != member_id
-        ):
-            return ErrorCode.FENCED_INSTANCE_ID
         if group.state in (GroupState.EMPTY, GroupState.DEAD):
             return ErrorCode.UNKNOWN_MEMBER_ID
         if generation_id != group.generation:
@@ -695,10 +686,7 @@ class GroupCoordinator:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
         if generation_id < 0 and group.state == GroupState.EMPTY:
             return ErrorCode.NONE
-        if (
-            group_instance_id is not None
-            and group.static_members.get(group_instance_id) != member_id
-        ):
+        if group.is_fenced(group_instance_id, member_id):
             return ErrorCode.FENCED_INSTANCE_ID
         if member_id not in group.members:
             return ErrorCode.UNKNOWN_MEMBER_ID

@@ -72,6 +72,13 @@ class Group:
         self.state = state
         self.state_since_ms = int(time.time() * 1000)
 
+    def is_fenced(self, group_instance_id: str | None, member_id: str) -> bool:
+        """A static member's instance id now belongs to a newer member id."""
+        if group_instance_id is None:
+            return False
+        current = self.static_members.get(group_instance_id)
+        return current is not None and current != member_id
+
     def candidate_protocols(self) -> set[str]:
         """Protocols every member supports."""
         members = list(self.members.values())

@@ -36,6 +36,8 @@ class PartitionState:
     leader: int
     leader_epoch: int
     isr: list[int]
+    partition_epoch: int = 0  # bumped by every leader/ISR change; conditional writes check it
+    controller_epoch: int = 0
 
 
 @dataclass
@@ -45,6 +47,8 @@ class TopicMetadata:
     partitions: dict[int, PartitionState]
     configs: dict[str, str] = field(default_factory=dict)
     internal: bool = False
+    adding_replicas: dict[int, list[int]] = field(default_factory=dict)  # reassignments under way
+    removing_replicas: dict[int, list[int]] = field(default_factory=dict)
 
 
 Listener = Callable[[], None]
@@ -112,3 +116,13 @@ class MetadataStore(abc.ABC):
     @abc.abstractmethod
     async def allocate_producer_ids(self, count: int) -> int:
         """Reserve `count` producer ids cluster-wide; returns the first."""
+
+    @abc.abstractmethod
+    async def update_isr(
+        self, topic: str, partition: int, state: PartitionState, isr: list[int]
+    ) -> bool:
+        """A leader changes its partition's ISR, conditional on `state` still being current.
+        Returns False if someone else changed the partition first."""
+
+    async def controlled_shutdown(self, timeout: float) -> None:  # noqa: B027 - optional hook
+        """Hand leadership away before this broker stops (nothing to do without peers)."""

@@ -156,6 +156,18 @@ class StandaloneMetadataStore(MetadataStore):
         self._save()
         self._changed()
 
+    async def update_isr(
+        self, topic: str, partition: int, state: PartitionState, isr: list[int]
+    ) -> bool:
+        current = self._topics[topic].partitions[partition]
+        if current.partition_epoch != state.partition_epoch:
+            return False
+        current.isr = list(isr)
+        current.partition_epoch += 1
+        self._save()
+        self._changed()
+        return True
+
     async def allocate_producer_ids(self, count: int) -> int:
         first = self._next_producer_id
         self._next_producer_id += count

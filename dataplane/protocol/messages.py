@@ -1460,3 +1460,165 @@ OFFSET_DELETE_RESPONSE = Message(
         ),
     ),
 )
+ELECT_LEADERS_REQUEST = Message(
+    43,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("election_type", "int8", "1+"),
+        F(
+            "topic_partitions",
+            Array(
+                Struct(
+                    F("topic", "string", "0+"),
+                    F("partitions", Array("int32"), "0+"),
+                )
+            ),
+            "0+",
+            nullable="0+",
+        ),
+        F("timeout_ms", "int32", "0+", default=60000),
+    ),
+)
+
+ELECT_LEADERS_RESPONSE = Message(
+    43,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "1+"),
+        F(
+            "replica_election_results",
+            Array(
+                Struct(
+                    F("topic", "string", "0+"),
+                    F(
+                        "partition_result",
+                        Array(
+                            Struct(
+                                F("partition_id", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                                F("error_message", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+ALTER_PARTITION_REASSIGNMENTS_REQUEST = Message(
+    45,
+    "0",
+    flexible="0+",
+    fields=(
+        F("timeout_ms", "int32", "0+", default=60000),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("replicas", Array("int32"), "0+", nullable="0+", default=None),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+ALTER_PARTITION_REASSIGNMENTS_RESPONSE = Message(
+    45,
+    "0",
+    flexible="0+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "0+"),
+        F("error_message", "string", "0+", nullable="0+"),
+        F(
+            "responses",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("error_code", "int16", "0+"),
+                                F("error_message", "string", "0+", nullable="0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+LIST_PARTITION_REASSIGNMENTS_REQUEST = Message(
+    46,
+    "0",
+    flexible="0+",
+    fields=(
+        F("timeout_ms", "int32", "0+", default=60000),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("partition_indexes", Array("int32"), "0+"),
+                )
+            ),
+            "0+",
+            nullable="0+",
+            default=None,
+        ),
+    ),
+)
+
+LIST_PARTITION_REASSIGNMENTS_RESPONSE = Message(
+    46,
+    "0",
+    flexible="0+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "0+"),
+        F("error_message", "string", "0+", nullable="0+"),
+        F(
+            "topics",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F(
+                        "partitions",
+                        Array(
+                            Struct(
+                                F("partition_index", "int32", "0+"),
+                                F("replicas", Array("int32"), "0+"),
+                                F("adding_replicas", Array("int32"), "0+"),
+                                F("removing_replicas", Array("int32"), "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)

@@ -113,6 +113,24 @@ def parse_batches(buf: bytes | bytearray | memoryview, max_batch_size: int) -> l
     return batches
 
 
+def complete_batches(buf: bytes | bytearray | memoryview) -> tuple[list[BatchHeader], int]:
+    """Whole, CRC-valid v2 batches at the start of a fetched records blob, and their byte length.
+
+    A fetch response may end with a partial batch; it is left out. A corrupt batch raises."""
+    view = memoryview(buf)
+    headers = []
+    position = 0
+    while len(view) - position >= HEADER_SIZE:
+        header = read_header(view, position)
+        if position + header.size > len(view):
+            break
+        if header.magic != 2 or not crc_matches(view, header):
+            raise InvalidBatch(f"corrupt batch at offset {header.base_offset}", corrupt=True)
+        headers.append(header)
+        position += header.size
+    return headers, position
+
+
 def crc_matches(buf: bytes | bytearray | memoryview, header: BatchHeader) -> bool:
     start = header.position
     return crc32c(memoryview(buf)[start + 21 : start + header.size]) == header.crc

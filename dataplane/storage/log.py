@@ -193,7 +193,7 @@ class PartitionLog:
             batches.stamp(buf, header.position, next_offset, leader_epoch)
             next_offset = header.last_offset + 1
         first = headers[0].base_offset
-        self._write(buf, headers, leader_epoch)
+        self._write(buf, headers)
         return AppendResult(first, next_offset - 1)
 
     def append_as_follower(self, data: memoryview | bytes, headers: list[BatchHeader]) -> None:
@@ -202,14 +202,14 @@ class PartitionLog:
             raise ValueError(
                 f"follower append at {headers[0].base_offset}, log ends at {self.log_end_offset}"
             )
-        self._write(data, headers, headers[-1].partition_leader_epoch if headers else -1)
+        if headers:
+            self._write(data, headers)
 
-    def _write(
-        self, buf: bytes | bytearray | memoryview, headers: list[BatchHeader], epoch: int
-    ) -> None:
+    def _write(self, buf: bytes | bytearray | memoryview, headers: list[BatchHeader]) -> None:
         self._maybe_roll(len(buf), headers[-1].last_offset)
-        if epoch > self.latest_epoch:
-            self.assign_epoch(epoch, headers[0].base_offset)
+        for header in headers:
+            if header.partition_leader_epoch > self.latest_epoch:
+                self.assign_epoch(header.partition_leader_epoch, header.base_offset)
         self.active_segment.append(buf, headers)
         for header in headers:
             self.producer_state.record(header)
@@ -348,6 +348,17 @@ class PartitionLog:
         self._write_epochs()
         self.producer_state.truncate()
         self._rebuild_producer_state()
+
+    def reset_to(self, offset: int) -> None:
+        """Drop everything and continue from `offset` (a follower that fell below its leader's log
+        start)."""
+        for segment in self.segments:
+            segment.delete()
+        self.segments = [LogSegment(self.directory, offset, self.config["index.interval.bytes"])]
+        self.log_start_offset = self.recovery_point = offset
+        self.epochs = []
+        self._write_epochs()
+        self.producer_state.truncate()
 
     def delete_records_before(self, offset: int) -> None:
         """Advance the log start offset (DeleteRecords); whole segments below it are deleted."""

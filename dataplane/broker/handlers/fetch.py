@@ -27,6 +27,16 @@ def _partition_response(index: int, error: ErrorCode, partition: Partition | Non
     }
 
 
+def _divergence(partition: Partition, last_fetched_epoch: int, fetch_offset: int) -> dict | None:
+    """Where a fetcher's log stops matching ours (KIP-320), or None if it matches."""
+    if last_fetched_epoch < 0:
+        return None
+    epoch, end_offset = partition.log.end_offset_for_epoch(last_fetched_epoch)
+    if epoch < last_fetched_epoch or end_offset < fetch_offset:
+        return {"epoch": epoch, "end_offset": end_offset}
+    return None
+
+
 def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Partition], bool]:
     """One pass over the requested partitions: (topics, bytes read, partitions read, any error)."""
     replicas = ctx.broker.replicas
@@ -58,6 +68,12 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
                 had_error = True
                 continue
             partitions.append(partition)
+            if is_follower:
+                replicas.follower_fetched(partition, request["replica_id"], offset)
+            diverging = _divergence(partition, wanted.get("last_fetched_epoch", -1), offset)
+            if diverging is not None:
+                response["diverging_epoch"] = diverging
+                continue
             upper = log.log_end_offset if is_follower else partition.high_watermark
             limit = min(wanted["partition_max_bytes"], budget - total)
             if limit <= 0:

@@ -22,12 +22,13 @@ def _leader_partition(
     return partition, ErrorCode.NONE
 
 
-def _list_offset(partition: Partition, timestamp: int) -> tuple[int, int]:
+def _list_offset(partition: Partition, timestamp: int, from_replica: bool) -> tuple[int, int]:
     log = partition.log
     if timestamp == EARLIEST_TIMESTAMP:
         return log.log_start_offset, -1
     if timestamp == LATEST_TIMESTAMP:
-        return partition.high_watermark, -1
+        # Followers ask for the log end; consumers for what is committed.
+        return (log.log_end_offset if from_replica else partition.high_watermark), -1
     if timestamp == MAX_TIMESTAMP:
         offset, max_ts = log.max_timestamp()
         return (offset, max_ts) if offset < partition.high_watermark else (-1, -1)
@@ -58,7 +59,9 @@ async def handle_list_offsets(ctx: RequestContext, request: dict) -> dict:
             if error:
                 result["error_code"] = error
                 continue
-            offset, timestamp = _list_offset(partition, wanted["timestamp"])
+            offset, timestamp = _list_offset(
+                partition, wanted["timestamp"], request["replica_id"] >= 0
+            )
             result["offset"], result["timestamp"] = offset, timestamp
             result["leader_epoch"] = partition.log.epoch_for_offset(offset) if offset >= 0 else -1
         topics.append({"name": topic["name"], "partitions": partitions})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from dataplane.broker.context import RequestContext
@@ -11,33 +12,48 @@ from dataplane.protocol.errors import ErrorCode
 log = logging.getLogger(__name__)
 
 
-async def handle_produce(ctx: RequestContext, request: dict) -> dict | None:
+async def _append(
+    ctx: RequestContext, topic: str, index: int, records: object, request: dict
+) -> AppendOutcome:
     acks = request["acks"]
-    replicas = ctx.broker.replicas
+    if acks not in (-1, 0, 1):
+        return AppendOutcome(ErrorCode.INVALID_REQUIRED_ACKS)
+    outcome = await ctx.broker.replicas.append(topic, index, records, acks, request["timeout_ms"])
+    if outcome.error:
+        log.info(
+            "produce rejected",
+            extra={
+                "topic": topic,
+                "partition": index,
+                "error": outcome.error.name,
+                "reason": outcome.message,
+                "client": ctx.peer,
+            },
+        )
+    return outcome
+
+
+async def handle_produce(ctx: RequestContext, request: dict) -> dict | None:
+    # Every partition is appended before any waits for replication, so the waits overlap.
+    outcomes = iter(
+        await asyncio.gather(
+            *(
+                _append(ctx, topic_data["name"], data["index"], data["records"], request)
+                for topic_data in request["topic_data"]
+                for data in topic_data["partition_data"]
+            )
+        )
+    )
+    if request["acks"] == 0:
+        return None
     topics = []
     for topic_data in request["topic_data"]:
-        name = topic_data["name"]
         responses = []
-        for partition_data in topic_data["partition_data"]:
-            index = partition_data["index"]
-            if acks not in (-1, 0, 1):
-                outcome = AppendOutcome(ErrorCode.INVALID_REQUIRED_ACKS)
-            else:
-                outcome = await replicas.append(name, index, partition_data["records"], acks)
-            if outcome.error:
-                log.info(
-                    "produce rejected",
-                    extra={
-                        "topic": name,
-                        "partition": index,
-                        "error": outcome.error.name,
-                        "reason": outcome.message,
-                        "client": ctx.peer,
-                    },
-                )
+        for data in topic_data["partition_data"]:
+            outcome = next(outcomes)
             responses.append(
                 {
-                    "index": index,
+                    "index": data["index"],
                     "error_code": outcome.error,
                     "base_offset": outcome.base_offset,
                     "log_append_time_ms": outcome.log_append_time,
@@ -46,7 +62,5 @@ async def handle_produce(ctx: RequestContext, request: dict) -> dict | None:
                     "error_message": outcome.message,
                 }
             )
-        topics.append({"name": name, "partition_responses": responses})
-    if acks == 0:
-        return None
+        topics.append({"name": topic_data["name"], "partition_responses": responses})
     return {"responses": topics, "throttle_time_ms": 0}

@@ -1,0 +1,1 @@
+"""Replication: followers fetching from leaders."""

@@ -1,0 +1,336 @@
+"""Followers copy their leaders' logs with Fetch requests (replica_id = this broker), as in Kafka.
+
+One fetcher task per leader broker serves every partition this broker follows from it. Each request
+carries the follower's log end offset and the epoch of its last batch; the leader answers with new
+batches and its high watermark, or with the point where the logs diverge (KIP-320), where the
+follower truncates before fetching again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from dataplane.broker.dispatch import APIS
+from dataplane.protocol.client_codec import decode_response, encode_request, frame_size
+from dataplane.protocol.errors import ErrorCode
+from dataplane.protocol.primitives import ProtocolError
+from dataplane.protocol.records import InvalidBatch
+
+if TYPE_CHECKING:
+    from dataplane.broker.partition import Partition
+    from dataplane.broker.replica_manager import ReplicaManager
+
+log = logging.getLogger(__name__)
+
+FETCH, LIST_OFFSETS = 1, 2
+FETCH_VERSION, LIST_OFFSETS_VERSION = 12, 7
+LATEST_TIMESTAMP = -1
+TopicPartition = tuple[str, int]
+
+
+class PeerConnection:
+    """One connection to another broker, one request at a time."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client_id: str
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.client_id = client_id
+        self.correlation = itertools.count(1)
+
+    @classmethod
+    async def open(cls, host: str, port: int, client_id: str, timeout: float) -> PeerConnection:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        return cls(reader, writer, client_id)
+
+    async def request(self, api_key: int, version: int, body: dict, timeout: float) -> dict:
+        api = APIS[api_key]
+        correlation_id = next(self.correlation)
+        self.writer.write(
+            encode_request(api_key, version, correlation_id, self.client_id, api.request, body)
+        )
+        await self.writer.drain()
+        size = frame_size(await asyncio.wait_for(self.reader.readexactly(4), timeout))
+        frame = await asyncio.wait_for(self.reader.readexactly(size), timeout)
+        received, response = decode_response(api_key, version, api.response, frame)
+        if received != correlation_id:
+            raise ProtocolError(f"response {received} does not answer request {correlation_id}")
+        return response
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Throttle:
+    """A byte budget per second for replicas being added by a reassignment (-1: unlimited)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.allowance = float(max(rate, 0))
+        self.updated = time.monotonic()
+
+    def open(self) -> bool:
+        if self.rate < 0:
+            return True
+        now = time.monotonic()
+        self.allowance = min(self.rate, self.allowance + (now - self.updated) * self.rate)
+        self.updated = now
+        return self.allowance > 0
+
+    def spend(self, size: int) -> None:
+        if self.rate >= 0:
+            self.allowance -= size
+
+
+class ReplicaFetcher:
+    def __init__(self, manager: ReplicaFetcherManager, leader: int) -> None:
+        self.manager = manager
+        self.leader = leader
+        self.partitions: set[TopicPartition] = set()
+        self.delayed: dict[TopicPartition, float] = {}
+        self.changed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self._connection: PeerConnection | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def _connect(self) -> PeerConnection:
+        if self._connection is None:
+            broker = self.manager.replicas.metadata.brokers.get(self.leader)
+            if broker is None:
+                raise ConnectionError(f"leader {self.leader} is not registered")
+            self._connection = await PeerConnection.open(
+                broker.host, broker.port, f"replica-fetcher-{self.manager.broker_id}", 10
+            )
+        return self._connection
+
+    async def _run(self) -> None:
+        backoff = self.manager.config["replica.fetch.backoff.ms"] / 1000
+        while True:
+            active = self._fetchable()
+            if not active:
+                self.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), backoff)
+                continue
+            try:
+                await self._fetch_once(active)
+            except asyncio.CancelledError:
+                raise
+            except (
+                OSError,
+                ProtocolError,
+                TimeoutError,
+                asyncio.IncompleteReadError,
+                ConnectionError,
+            ) as exc:
+                log.debug(
+                    "fetch from leader failed", extra={"leader": self.leader, "error": str(exc)}
+                )
+                if self._connection is not None:
+                    self._connection.close()
+                    self._connection = None
+                await asyncio.sleep(backoff)
+
+    def _fetchable(self) -> list[Partition]:
+        now = time.monotonic()
+        result = []
+        for key in sorted(self.partitions):
+            if self.delayed.get(key, 0) > now:
+                continue
+            partition = self.manager.replicas.get(*key)
+            if partition is None or partition.is_leader or partition.state.leader != self.leader:
+                continue
+            if self.manager.is_throttled(key) and not self.manager.throttle.open():
+                continue
+            result.append(partition)
+        return result
+
+    async def _fetch_once(self, partitions: list[Partition]) -> None:
+        config = self.manager.config
+        connection = await self._connect()
+        topics: dict[str, list[dict]] = {}
+        for partition in partitions:
+            topics.setdefault(partition.topic, []).append(
+                {
+                    "partition": partition.index,
+                    "current_leader_epoch": partition.leader_epoch,
+                    "fetch_offset": partition.log.log_end_offset,
+                    "last_fetched_epoch": partition.log.latest_epoch,
+                    "log_start_offset": partition.log.log_start_offset,
+                    "partition_max_bytes": config["replica.fetch.max.bytes"],
+                }
+            )
+        wait_ms = config["replica.fetch.wait.max.ms"]
+        response = await connection.request(
+            FETCH,
+            FETCH_VERSION,
+            {
+                "replica_id": self.manager.broker_id,
+                "max_wait_ms": wait_ms,
+                "min_bytes": 1,
+                "max_bytes": config["replica.fetch.response.max.bytes"],
+                "isolation_level": 0,
+                "session_id": 0,
+                "session_epoch": -1,
+                "topics": [{"topic": t, "partitions": ps} for t, ps in topics.items()],
+                "forgotten_topics_data": [],
+                "rack_id": "",
+            },
+            timeout=wait_ms / 1000 + 30,
+        )
+        for topic in response["responses"]:
+            for result in topic["partitions"]:
+                key = (topic["topic"], result["partition_index"])
+                partition = self.manager.replicas.get(*key)
+                if (
+                    partition is None
+                    or partition.is_leader
+                    or partition.state.leader != self.leader
+                ):
+                    continue
+                await self._handle(connection, partition, result)
+
+    async def _handle(self, connection: PeerConnection, partition: Partition, result: dict) -> None:
+        key = (partition.topic, partition.index)
+        error = result["error_code"]
+        if error == ErrorCode.NONE:
+            diverging = result.get("diverging_epoch") or {}
+            if diverging.get("epoch", -1) >= 0 or diverging.get("end_offset", -1) >= 0:
+                self._truncate_diverged(partition, diverging["epoch"], diverging["end_offset"])
+                return
+            records = result["records"]
+            if records:
+                try:
+                    size = partition.append_from_leader(
+                        records, result["high_watermark"], result["log_start_offset"]
+                    )
+                except (InvalidBatch, ValueError) as exc:
+                    log.warning(
+                        "bad data from leader",
+                        extra={"topic": key[0], "partition": key[1], "error": str(exc)},
+                    )
+                    self.delayed[key] = time.monotonic() + 1
+                    return
+                if self.manager.is_throttled(key):
+                    self.manager.throttle.spend(size)
+            else:
+                partition.update_follower_high_watermark(result["high_watermark"])
+            return
+        if error == ErrorCode.OFFSET_OUT_OF_RANGE:
+            await self._handle_out_of_range(connection, partition)
+            return
+        # Not leader, fenced or unknown epoch: our metadata is behind; wait for it to catch up.
+        self.delayed[key] = (
+            time.monotonic() + self.manager.config["replica.fetch.backoff.ms"] / 1000
+        )
+
+    def _truncate_diverged(self, partition: Partition, leader_epoch: int, leader_end: int) -> None:
+        """KIP-320: drop what the leader does not have, from the first divergent epoch on."""
+        log_ = partition.log
+        if leader_epoch < 0:
+            target = min(partition.high_watermark, log_.log_end_offset)
+        else:
+            own_epoch, own_end = log_.end_offset_for_epoch(leader_epoch)
+            target = min(leader_end, own_end if own_epoch >= 0 else leader_end, log_.log_end_offset)
+        log.info(
+            "truncating diverged follower log",
+            extra={
+                "topic": partition.topic,
+                "partition": partition.index,
+                "from": log_.log_end_offset,
+                "to": target,
+                "leader_epoch": leader_epoch,
+            },
+        )
+        partition.truncate_to(max(target, log_.log_start_offset))
+
+    async def _handle_out_of_range(self, connection: PeerConnection, partition: Partition) -> None:
+        response = await connection.request(
+            LIST_OFFSETS,
+            LIST_OFFSETS_VERSION,
+            {
+                "replica_id": self.manager.broker_id,
+                "isolation_level": 0,
+                "topics": [
+                    {
+                        "name": partition.topic,
+                        "partitions": [
+                            {
+                                "partition_index": partition.index,
+                                "current_leader_epoch": partition.leader_epoch,
+                                "timestamp": LATEST_TIMESTAMP,
+                            }
+                        ],
+                    }
+                ],
+            },
+            timeout=30,
+        )
+        answer = response["topics"][0]["partitions"][0]
+        if answer["error_code"]:
+            return
+        leader_end = answer["offset"]
+        if partition.log.log_end_offset > leader_end:
+            partition.truncate_to(leader_end)
+        else:
+            # We are below the leader's log start: start over from there.
+            partition.log.reset_to(leader_end)
+            partition.high_watermark = leader_end
+        log.info(
+            "follower offset out of range",
+            extra={
+                "topic": partition.topic,
+                "partition": partition.index,
+                "now_at": partition.log.log_end_offset,
+            },
+        )
+
+
+class ReplicaFetcherManager:
+    def __init__(self, replicas: ReplicaManager) -> None:
+        self.replicas = replicas
+        self.config = replicas.config
+        self.broker_id = replicas.broker_id
+        self.fetchers: dict[int, ReplicaFetcher] = {}
+        self.throttle = Throttle(self.config["follower.replication.throttled.rate"])
+
+    def is_throttled(self, key: TopicPartition) -> bool:
+        topic = self.replicas.metadata.topics.get(key[0])
+        return topic is not None and self.broker_id in topic.adding_replicas.get(key[1], [])
+
+    def update(self, leaders: dict[TopicPartition, int]) -> None:
+        """Follow exactly these partitions, each from its leader."""
+        by_leader: dict[int, set[TopicPartition]] = {}
+        for key, leader in leaders.items():
+            by_leader.setdefault(leader, set()).add(key)
+        for leader in list(self.fetchers):
+            if leader not in by_leader:
+                self.fetchers.pop(leader).stop()
+        for leader, keys in by_leader.items():
+            fetcher = self.fetchers.get(leader)
+            if fetcher is None:
+                fetcher = self.fetchers[leader] = ReplicaFetcher(self, leader)
+                fetcher.start()
+            fetcher.partitions = keys
+            fetcher.delayed.clear()  # metadata moved on: whatever we waited for may have changed
+            fetcher.changed.set()
+
+    def stop(self) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.stop()
+        self.fetchers.clear()
