@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dataplane import logs
 from dataplane.admin.client import AdminClient, AdminError
+from dataplane.admin.cluster import cluster_health, render_health
 from dataplane.admin.groups import describe_lag, render_describe, render_list
 from dataplane.broker.server import Broker
 from dataplane.config import BrokerConfig, ConfigError
@@ -53,7 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--group", action="append", default=[], help="group to describe (repeatable)"
     )
     groups_cmd.add_argument("--all-groups", action="store_true", help="describe every group")
+    cluster_cmd = commands.add_parser("cluster", help="brokers, controller and partition health")
+    cluster_cmd.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,...]")
     return parser
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    """Exit status 0 when every partition is fully replicated and online, 3 otherwise."""
+    try:
+        with AdminClient(args.bootstrap_server) as client:
+            health = cluster_health(client)
+    except (AdminError, OSError) as exc:
+        print(f"dataplane cluster: {exc}", file=sys.stderr)
+        return 1
+    print(render_health(health))
+    return 0 if health.healthy else 3
 
 
 def run_groups(args: argparse.Namespace) -> int:
@@ -79,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "groups":
         return run_groups(args)
+    if args.command == "cluster":
+        return run_cluster(args)
     try:
         config = BrokerConfig.load(args.config, args.override)
     except (ConfigError, OSError) as exc:

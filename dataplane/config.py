@@ -215,6 +215,7 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "controlled.shutdown.timeout.ms": ("long", "30000"),
     "auto.leader.rebalance.enable": ("bool", "true"),
     "leader.imbalance.check.interval.seconds": ("int", "300"),
+    "broker.health.log.interval.ms": ("long", "60000"),
     "log.cleaner.enable": ("bool", "true"),
     "log.cleaner.backoff.ms": ("long", "15000"),
     "broker.rack": ("string", ""),

@@ -22,6 +22,8 @@ METADATA, FIND_COORDINATOR, LIST_GROUPS, DESCRIBE_GROUPS, OFFSET_FETCH, LIST_OFF
     9,
     2,
 )
+DESCRIBE_CONFIGS = 32
+TOPIC_RESOURCE = 2
 VERSIONS = {
     METADATA: 9,
     FIND_COORDINATOR: 3,
@@ -29,6 +31,7 @@ VERSIONS = {
     DESCRIBE_GROUPS: 5,
     OFFSET_FETCH: 7,
     LIST_OFFSETS: 7,
+    DESCRIBE_CONFIGS: 4,
 }
 LATEST_TIMESTAMP = -1
 
@@ -115,6 +118,33 @@ class AdminClient:
 
     def nodes(self) -> list[Node]:
         return [Node(b["node_id"], b["host"], b["port"]) for b in self.metadata([])["brokers"]]
+
+    def topic_config(self, topics: list[str], key: str) -> dict[str, str]:
+        """One config value of each topic."""
+        if not topics:
+            return {}
+        response = self._any(
+            DESCRIBE_CONFIGS,
+            {
+                "resources": [
+                    {
+                        "resource_type": TOPIC_RESOURCE,
+                        "resource_name": t,
+                        "configuration_keys": [key],
+                    }
+                    for t in topics
+                ],
+                "include_synonyms": False,
+                "include_documentation": False,
+            },
+        )
+        return {
+            r["resource_name"]: c["value"]
+            for r in response["results"]
+            if r["error_code"] == ErrorCode.NONE
+            for c in r["configs"]
+            if c["name"] == key
+        }
 
     def coordinator(self, group_id: str) -> tuple[str, int]:
         response = self._any(FIND_COORDINATOR, {"key": group_id, "key_type": 0})

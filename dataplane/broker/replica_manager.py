@@ -32,6 +32,8 @@ class ReplicaManager:
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._flushes: dict[PartitionLog, asyncio.Future[None]] = {}
         self.fetchers: ReplicaFetcherManager | None = None  # set when this broker has peers
+        self.isr_shrinks = 0
+        self.isr_expands = 0
 
     def topic_config(self, topic: str) -> dict[str, Any]:
         meta = self.metadata.topics.get(topic)
@@ -134,6 +136,10 @@ class ReplicaManager:
         async def change() -> None:
             try:
                 if await self.metadata.update_isr(partition.topic, partition.index, state, isr):
+                    if len(isr) < len(state.isr):
+                        self.isr_shrinks += 1
+                    else:
+                        self.isr_expands += 1
                     log.info(
                         "ISR changed",
                         extra={
@@ -183,6 +189,7 @@ class ReplicaManager:
         ]
         if self.fetchers is not None:
             jobs.append((max(cfg["replica.lag.time.max.ms"] // 2, 100), self.shrink_isrs))
+        jobs.append((cfg["broker.health.log.interval.ms"], self.log_health))
         if cfg["log.cleaner.enable"]:
             jobs.append((cfg["log.cleaner.backoff.ms"], self.compact_logs))
         due = [time.monotonic() + interval / 1000 for interval, _ in jobs]
@@ -195,6 +202,30 @@ class ReplicaManager:
                 if now >= due[index]:
                     due[index] = now + interval / 1000
                     await job()
+
+    def health(self) -> dict[str, int]:
+        """Facts operators watch: partitions this broker leads that lack replicas, and ISR churn."""
+        led = [p for p in self.partitions.values() if p.is_leader]
+        offline = sum(
+            1
+            for topic in self.metadata.topics.values()
+            for p in topic.partitions.values()
+            if p.leader < 0
+        )
+        return {
+            "leader_partitions": len(led),
+            "under_replicated": sum(1 for p in led if len(p.state.isr) < len(p.state.replicas)),
+            "under_min_isr": sum(
+                1 for p in led if len(p.state.isr) < p.log.config["min.insync.replicas"]
+            ),
+            "offline_partitions": offline,
+            "controller": self.metadata.controller_id,
+            "isr_shrinks": self.isr_shrinks,
+            "isr_expands": self.isr_expands,
+        }
+
+    async def log_health(self) -> None:
+        log.info("broker health", extra=self.health())
 
     async def write_checkpoints(self) -> None:
         await asyncio.to_thread(self.logs.write_checkpoints, self.checkpoint_snapshot())
