@@ -159,8 +159,12 @@ class Broker:
         assert self.metadata is not None
         topic = self.metadata.topics.get(OFFSETS_TOPIC)
         if topic is None:
-            replication = min(
-                self.config["offsets.topic.replication.factor"], len(self.metadata.brokers)
+            # A lone standalone broker keeps one copy; a cluster waits for enough brokers to hold
+            # the configured number rather than create a topic that can never be fully replicated.
+            replication = (
+                1
+                if isinstance(self.metadata, StandaloneMetadataStore)
+                else self.config["offsets.topic.replication.factor"]
             )
             try:
                 topic = await self.metadata.create_topic(
@@ -175,7 +179,13 @@ class Broker:
                 )
                 log.info("created the offsets topic", extra={"partitions": len(topic.partitions)})
             except MetadataError as exc:
-                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                if exc.code == ErrorCode.INVALID_REPLICATION_FACTOR:
+                    log.warning("cannot create the offsets topic yet", extra={"reason": str(exc)})
+                    return None
+                if (
+                    exc.code != ErrorCode.TOPIC_ALREADY_EXISTS
+                    or OFFSETS_TOPIC not in self.metadata.topics
+                ):
                     raise
                 topic = self.metadata.topics[OFFSETS_TOPIC]
         state = topic.partitions.get(self.groups.partition_of(group_id))
