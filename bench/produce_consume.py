@@ -14,24 +14,21 @@ import os
 import platform
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+from tests.support.broker import BrokerProcess  # noqa: E402
+
 LATENCY_SAMPLE_EVERY = 50
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def loopback_tcp_mb_s(total: int = 2 << 30, chunk: int = 1 << 20) -> float:
@@ -70,26 +67,6 @@ def disk_write_mb_s(directory: Path, total: int = 1 << 30, chunk: int = 1 << 20)
     os.close(fd)
     path.unlink()
     return total / elapsed / 1e6
-
-
-def start_broker(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "dataplane", "serve"]
-    for setting in (
-        f"listeners=PLAINTEXT://127.0.0.1:{port}",
-        f"log.dirs={data_dir}",
-        "log.format=text",
-    ):
-        args += ["--override", setting]
-    process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("broker did not start")
 
 
 def produce(bootstrap: str, topic: str, records: int, size: int) -> dict[str, float]:
@@ -155,7 +132,7 @@ def consume(
     received = 0
     start = time.perf_counter()
     while received < records:
-        batch = consumer.consume(num_messages=10_000, timeout=5)
+        batch = consumer.consume(num_messages=min(10_000, records - received), timeout=5)
         if not batch:
             break
         received += len(batch)
@@ -176,9 +153,8 @@ def main() -> None:
         data_dir = Path(tmp)
         print(f"reference: loopback TCP {loopback_tcp_mb_s():,.0f} MB/s")
         print(f"reference: sequential disk write {disk_write_mb_s(data_dir):,.0f} MB/s")
-        port = free_port()
-        broker = start_broker(data_dir / "logs", port)
-        bootstrap = f"127.0.0.1:{port}"
+        broker = BrokerProcess(data_dir, {"log.format": "text"}).start()
+        bootstrap = broker.bootstrap
         try:
             admin = AdminClient({"bootstrap.servers": bootstrap})
             for size in (100, 1024):
@@ -197,8 +173,7 @@ def main() -> None:
                     f"{c['mb_s']:>7,.1f} MB/s"
                 )
         finally:
-            broker.terminate()
-            broker.wait(30)
+            broker.stop()
 
 
 if __name__ == "__main__":

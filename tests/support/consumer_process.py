@@ -8,6 +8,7 @@ Run as a script (`python -m tests.support.consumer_process SPEC`, SPEC a JSON ob
     {"ev": "record", "t": ..., "topic": ..., "partition": ..., "offset": ..., "key": ...}
     {"ev": "error", "t": ..., "code": ..., "name": ..., "fatal": ..., "str": ...}
     {"ev": "closed", "t": ...}
+    {"ev": "crashed", "t": ..., "traceback": ...}
 
 `t` is time.time() when the event happened, comparable across processes on one machine. A record
 event is printed only after the record's offset was committed when `commit` is "sync" (the default),
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,16 +51,23 @@ def _run(spec: dict[str, Any]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
 
     def on_error(error: KafkaError) -> None:
-        _emit("error", code=error.code(), name=error.name(), fatal=error.fatal(), str=error.str())
+        # librdkafka reports a fatal error (such as being fenced) as _FATAL through error_cb; the
+        # instance is unusable afterwards, so the process closes and ends.
+        fatal = error.fatal() or error.code() == KafkaError._FATAL
+        _emit("error", code=error.code(), name=error.name(), fatal=fatal, str=error.str())
+        if fatal:
+            stopping.set()
 
     consumer = Consumer({**spec["config"], "error_cb": on_error})
+    strategy = spec["config"].get("partition.assignment.strategy", "")
+    protocol = "COOPERATIVE" if "cooperative" in strategy else "EAGER"
 
     def callback(event: str) -> Callable[[Any, list], None]:
-        def on_change(c: Any, partitions: list) -> None:
+        def on_change(_consumer: Any, partitions: list) -> None:
             _emit(
                 event,
                 partitions=sorted([tp.topic, tp.partition] for tp in partitions),
-                protocol=c.rebalance_protocol(),
+                protocol=protocol,
             )
 
         return on_change
@@ -78,8 +87,6 @@ def _run(spec: dict[str, Any]) -> int:
         error = message.error()
         if error is not None:
             on_error(error)
-            if error.fatal():
-                break
             continue
         if commit in ("sync", "async"):
             try:
@@ -187,8 +194,13 @@ class ConsumerProcess:
                 self._changed.wait(min(remaining, 0.2))
 
     def snapshot(self) -> list[dict[str, Any]]:
+        """The events so far; fails if the consumer crashed (a broken helper, not a broker fault)."""
         with self._changed:
-            return list(self.events)
+            events = list(self.events)
+        for event in events:
+            if event["ev"] == "crashed":
+                raise AssertionError(f"{self.name} crashed:\n{event['traceback']}")
+        return events
 
     # --- what happened --------------------------------------------------------------------------
 
@@ -250,5 +262,13 @@ class ConsumerProcess:
             self.kill()
 
 
+def _main() -> int:
+    try:
+        return _run(json.loads(sys.argv[1]))
+    except BaseException:
+        _emit("crashed", traceback=traceback.format_exc())
+        raise
+
+
 if __name__ == "__main__":
-    sys.exit(_run(json.loads(sys.argv[1])))
+    sys.exit(_main())
