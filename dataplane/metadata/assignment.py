@@ -23,9 +23,12 @@ def assign_replicas(
     replication_factor: int,
     start: int | None = None,
 ) -> dict[int, list[int]]:
-    """Kafka's scheme: partition p's leader is broker (start + p) mod n; its followers follow at a
-    shift that grows every n partitions, so replica sets differ across the cluster."""
+    """Kafka's scheme: partition p's leader is broker (start + p) mod n in a rack-alternated order;
+    followers are taken from a shift that grows every n partitions, so replica sets differ across
+    the cluster, skipping brokers whose rack already holds a replica while unused racks remain."""
     order = rack_alternated(brokers)
+    rack_of = {b.broker_id: b.rack for b in brokers}
+    racks = {b.rack for b in brokers}
     count = len(order)
     if replication_factor > count:
         raise ValueError(f"replication factor {replication_factor} exceeds {count} brokers")
@@ -34,9 +37,19 @@ def assign_replicas(
     result = {}
     for p in range(partitions):
         leader_index = (first + p) % count
-        shift = 1 + (shift_base + p // count) % max(count - 1, 1)
+        shift = (shift_base + p // count) % max(count - 1, 1)
         replicas = [order[leader_index]]
-        for j in range(replication_factor - 1):
-            replicas.append(order[(leader_index + 1 + (shift - 1 + j) % max(count - 1, 1)) % count])
+        candidates = [
+            order[(leader_index + 1 + (shift + j) % max(count - 1, 1)) % count]
+            for j in range(count - 1)
+        ]
+        while len(replicas) < replication_factor:
+            used_racks = {rack_of[r] for r in replicas}
+            fresh = [
+                c
+                for c in candidates
+                if c not in replicas and (rack_of[c] not in used_racks or used_racks >= racks)
+            ]
+            replicas.append(fresh[0] if fresh else next(c for c in candidates if c not in replicas))
         result[p] = replicas
     return result

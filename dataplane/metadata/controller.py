@@ -187,7 +187,14 @@ class Controller:
             if topic.name in self.store.pending_deletions:
                 continue
             for index, state in sorted(topic.partitions.items()):
-                decided = self._decide(topic, state, live, draining, preferred_due)
+                decided = decide(
+                    state,
+                    live,
+                    draining,
+                    unclean_allowed=self._unclean_allowed(topic),
+                    rebalance_to_preferred=preferred_due
+                    and self.config["auto.leader.rebalance.enable"],
+                )
                 if decided is not None:
                     await self._write_state(topic.name, index, state, decided)
             if topic.adding_replicas or topic.removing_replicas:
@@ -198,72 +205,6 @@ class Controller:
         if value is None:
             return bool(self.config["unclean.leader.election.enable"])
         return value.lower() == "true"
-
-    def _decide(
-        self,
-        topic: TopicMetadata,
-        state: PartitionState,
-        live: set[int],
-        draining: set[int],
-        preferred_due: bool,
-    ) -> PartitionState | None:
-        """The state this partition should move to, or None if it is fine as it is."""
-        replicas = state.replicas
-        usable = [r for r in replicas if r in live and r not in draining]
-        if state.partition_epoch == NO_STATE:
-            first = usable or [r for r in replicas if r in live]
-            if not first:
-                return None
-            return PartitionState(
-                replicas, first[0], 0, [r for r in replicas if r in live], NO_STATE
-            )
-        isr_alive = [r for r in state.isr if r in live and r not in draining]
-        leader_ok = state.leader in live and state.leader not in draining
-        if (
-            state.leader in draining
-            and state.leader in live
-            and not [r for r in isr_alive if r != state.leader]
-        ):
-            leader_ok = True  # the only in-sync replica keeps leading until it really stops
-        if not leader_ok:
-            candidates = [r for r in replicas if r in isr_alive]
-            new_isr = isr_alive
-            if not candidates and self._unclean_allowed(topic):
-                candidates = usable
-                new_isr = usable[:1]
-                if candidates:
-                    log.warning(
-                        "unclean leader election",
-                        extra={"topic": topic.name, "leader": candidates[0]},
-                    )
-            if candidates:
-                return PartitionState(
-                    replicas, candidates[0], state.leader_epoch + 1, new_isr, state.partition_epoch
-                )
-            if state.leader == -1:
-                return None
-            # Nobody in sync is alive: offline until one of the ISR comes back.
-            return PartitionState(
-                replicas, -1, state.leader_epoch + 1, state.isr, state.partition_epoch
-            )
-        shrunk = [r for r in state.isr if r in live and (r not in draining or r == state.leader)]
-        if shrunk != state.isr and shrunk:
-            return PartitionState(
-                replicas, state.leader, state.leader_epoch, shrunk, state.partition_epoch
-            )
-        preferred = replicas[0] if replicas else -1
-        if (
-            preferred_due
-            and self.config["auto.leader.rebalance.enable"]
-            and state.leader != preferred
-            and preferred in state.isr
-            and preferred in live
-            and preferred not in draining
-        ):
-            return PartitionState(
-                replicas, preferred, state.leader_epoch + 1, state.isr, state.partition_epoch
-            )
-        return None
 
     async def elect_preferred(
         self, partitions: list[tuple[str, int]]
@@ -414,3 +355,65 @@ class Controller:
                 extra={"topic": topic.name, "partition": index, "replicas": target},
             )
             return
+
+
+def decide(
+    state: PartitionState,
+    live: set[int],
+    draining: set[int],
+    *,
+    unclean_allowed: bool,
+    rebalance_to_preferred: bool,
+) -> PartitionState | None:
+    """The state a partition should move to given which brokers are alive and which are draining
+    for a controlled shutdown, or None if it is fine as it is."""
+    replicas = state.replicas
+    usable = [r for r in replicas if r in live and r not in draining]
+    if state.partition_epoch == NO_STATE:
+        first = usable or [r for r in replicas if r in live]
+        if not first:
+            return None
+        return PartitionState(replicas, first[0], 0, [r for r in replicas if r in live], NO_STATE)
+    isr_alive = [r for r in state.isr if r in live and r not in draining]
+    leader_ok = state.leader in live and state.leader not in draining
+    if (
+        state.leader in draining
+        and state.leader in live
+        and not [r for r in isr_alive if r != state.leader]
+    ):
+        leader_ok = True  # the only in-sync replica keeps leading until it really stops
+    if not leader_ok:
+        candidates = [r for r in replicas if r in isr_alive]
+        new_isr = isr_alive
+        if not candidates and unclean_allowed:
+            candidates = usable
+            new_isr = usable[:1]
+            if candidates:
+                log.warning("unclean leader election", extra={"leader": candidates[0]})
+        if candidates:
+            return PartitionState(
+                replicas, candidates[0], state.leader_epoch + 1, new_isr, state.partition_epoch
+            )
+        if state.leader == -1:
+            return None
+        # Nobody in sync is alive: offline until one of the ISR comes back.
+        return PartitionState(
+            replicas, -1, state.leader_epoch + 1, state.isr, state.partition_epoch
+        )
+    shrunk = [r for r in state.isr if r in live and (r not in draining or r == state.leader)]
+    if shrunk != state.isr and shrunk:
+        return PartitionState(
+            replicas, state.leader, state.leader_epoch, shrunk, state.partition_epoch
+        )
+    preferred = replicas[0] if replicas else -1
+    if (
+        rebalance_to_preferred
+        and state.leader != preferred
+        and preferred in state.isr
+        and preferred in live
+        and preferred not in draining
+    ):
+        return PartitionState(
+            replicas, preferred, state.leader_epoch + 1, state.isr, state.partition_epoch
+        )
+    return None
