@@ -62,16 +62,20 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
             log = partition.log
             if not error and not log.log_start_offset <= offset <= log.log_end_offset:
                 error = ErrorCode.OFFSET_OUT_OF_RANGE
+            diverging = None
+            if not error:
+                diverging = _divergence(partition, wanted.get("last_fetched_epoch", -1), offset)
+                if is_follower and diverging is None:
+                    # Before the response takes the high watermark: this fetch may advance it.
+                    replicas.follower_fetched(partition, request["replica_id"], offset)
             response = _partition_response(index, error, partition)
             responses.append(response)
             if error:
                 had_error = True
                 continue
             partitions.append(partition)
-            if is_follower:
-                replicas.follower_fetched(partition, request["replica_id"], offset)
-            diverging = _divergence(partition, wanted.get("last_fetched_epoch", -1), offset)
             if diverging is not None:
+                # Offsets past the divergence point are not the leader's: they prove nothing.
                 response["diverging_epoch"] = diverging
                 continue
             upper = log.log_end_offset if is_follower else partition.high_watermark
