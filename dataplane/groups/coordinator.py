@@ -20,6 +20,7 @@ from dataplane.groups.group import Group, GroupState, Member
 from dataplane.groups.offsets_topic import (
     OFFSETS_TOPIC,
     GroupKey,
+    GroupValue,
     OffsetKey,
     OffsetValue,
     decode_group_value,
@@ -135,10 +136,37 @@ class GroupCoordinator:
         if isinstance(key, OffsetKey):
             group.offsets[(key.topic, key.partition)] = decode_offset_value(value)
         else:
-            stored = decode_group_value(value)
-            group.generation = stored.generation
-            group.protocol_type = stored.protocol_type or None
-            group.state_since_ms = stored.state_timestamp
+            self._restore_group(group, decode_group_value(value))
+
+    def _restore_group(self, group: Group, stored: GroupValue) -> None:
+        """Take over a group from its stored metadata, members included, so that a coordinator
+        failover costs its members nothing: they keep their generation and assignment and simply
+        carry on heartbeating here (or expire as usual)."""
+        group.generation = stored.generation
+        group.protocol_type = stored.protocol_type or None
+        group.protocol_name = stored.protocol
+        group.leader_id = stored.leader
+        group.state_since_ms = stored.state_timestamp
+        for member in group.members.values():
+            self._cancel_member(member, ErrorCode.NOT_COORDINATOR)
+        group.members = {}
+        group.static_members = {}
+        for kept in stored.members:
+            member = Member(
+                member_id=kept.member_id,
+                group_instance_id=kept.group_instance_id,
+                client_id=kept.client_id,
+                client_host=kept.client_host,
+                session_timeout_ms=kept.session_timeout,
+                rebalance_timeout_ms=kept.rebalance_timeout,
+                protocols=[(stored.protocol or "", kept.subscription)],
+                assignment=kept.assignment,
+            )
+            group.members[member.member_id] = member
+            if member.group_instance_id is not None:
+                group.static_members[member.group_instance_id] = member.member_id
+            self._schedule_member_expiry(group, member, member.session_timeout_ms)
+        group.state = GroupState.STABLE if group.members and stored.protocol else GroupState.EMPTY
 
     async def wait_loaded(self) -> None:
         """Wait for loads in progress (tests and shutdown)."""
