@@ -170,7 +170,7 @@ class ReplicaFetcher:
                     "partition": partition.index,
                     "current_leader_epoch": partition.leader_epoch,
                     "fetch_offset": partition.log.log_end_offset,
-                    "last_fetched_epoch": partition.log.latest_epoch,
+                    "last_fetched_epoch": partition.log.last_batch_epoch,
                     "log_start_offset": partition.log.log_start_offset,
                     "partition_max_bytes": config["replica.fetch.max.bytes"],
                 }

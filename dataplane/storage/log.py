@@ -309,6 +309,16 @@ class PartitionLog:
                 return offset, timestamp
         return best.offset_of_max_timestamp, best.max_timestamp
 
+    @property
+    def last_batch_epoch(self) -> int:
+        """The leader epoch of the last record in the log (-1 if empty). Unlike `latest_epoch` it
+        ignores an epoch this broker led without writing anything."""
+        return (
+            self.epoch_for_offset(self.log_end_offset - 1)
+            if self.log_end_offset > self.log_start_offset
+            else -1
+        )
+
     def epoch_for_offset(self, offset: int) -> int:
         """The leader epoch in which `offset` was (or will next be) written."""
         epoch = -1
