@@ -115,6 +115,9 @@ class ReplicaManager:
 
     def follower_fetched(self, partition: Partition, replica: int, fetch_offset: int) -> None:
         if partition.record_follower_fetch(replica, fetch_offset):
+            topic = self.metadata.topics.get(partition.topic)
+            if topic is not None and replica in topic.removing_replicas.get(partition.index, []):
+                return  # being reassigned away: it must not rejoin the ISR it is leaving
             self._change_isr(partition, sorted({*partition.state.isr, replica}), "caught up")
 
     async def shrink_isrs(self) -> None:

@@ -182,12 +182,11 @@ class Broker:
                 if exc.code == ErrorCode.INVALID_REPLICATION_FACTOR:
                     log.warning("cannot create the offsets topic yet", extra={"reason": str(exc)})
                     return None
-                if (
-                    exc.code != ErrorCode.TOPIC_ALREADY_EXISTS
-                    or OFFSETS_TOPIC not in self.metadata.topics
-                ):
+                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
                     raise
-                topic = self.metadata.topics[OFFSETS_TOPIC]
+                topic = self.metadata.topics.get(OFFSETS_TOPIC)
+                if topic is None:  # created by another broker, not yet visible here
+                    return None
         state = topic.partitions.get(self.groups.partition_of(group_id))
         if state is None:
             return None
