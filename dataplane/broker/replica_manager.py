@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataplane.broker.partition import AppendOutcome, Partition
 from dataplane.config import BrokerConfig, effective_topic_config
-from dataplane.metadata.base import MetadataStore
+from dataplane.metadata.base import MetadataStore, PartitionState, topic_id_text
 from dataplane.protocol.errors import ErrorCode
 from dataplane.storage import cleaner
 from dataplane.storage.log import PartitionLog
@@ -46,22 +46,32 @@ class ReplicaManager:
     def reconcile(self) -> None:
         """Create logs for partitions assigned here, drop those no longer assigned, apply configs,
         and take on the role (leader or follower) the metadata gives this broker."""
-        wanted = {}
+        wanted: dict[tuple[str, int], tuple[PartitionState, str]] = {}
         for topic in self.metadata.topics.values():
+            topic_id = topic_id_text(topic.topic_id)
             for index, state in topic.partitions.items():
                 if self.broker_id in state.replicas:
-                    wanted[(topic.name, index)] = state
-        for key in [k for k in self.partitions if k not in wanted]:
-            self.partitions.pop(key).close()
-        for key, _ in self.logs:
-            if key not in wanted:
-                log.info("deleting partition log", extra={"topic": key[0], "partition": key[1]})
-                self.logs.delete(*key)
+                    wanted[(topic.name, index)] = (state, topic_id)
+        for key, partition_log in self.logs:
+            stored_id = partition_log.topic_id
+            if key in wanted and stored_id not in (None, wanted[key][1]):
+                # A topic of the same name was deleted and created again while we looked away.
+                log.info(
+                    "replacing the log of a deleted topic",
+                    extra={"topic": key[0], "partition": key[1]},
+                )
+                wanted_state = wanted.pop(key)
+                self._drop(key)
+                wanted[key] = wanted_state
+            elif key not in wanted:
+                self._drop(key)
         self.logs.refresh_configs()
-        for key, state in wanted.items():
+        for key, (state, topic_id) in wanted.items():
             partition = self.partitions.get(key)
             if partition is None:
                 partition_log = self.logs.get_or_create(*key)
+                if partition_log.topic_id is None:
+                    partition_log.record_topic_id(topic_id)
                 self.partitions[key] = Partition(
                     key[0],
                     key[1],
@@ -80,6 +90,13 @@ class ReplicaManager:
                     if not p.is_leader and p.state.leader >= 0
                 }
             )
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        partition = self.partitions.pop(key, None)
+        if partition is not None:
+            partition.close()
+        log.info("deleting partition log", extra={"topic": key[0], "partition": key[1]})
+        self.logs.delete(*key)
 
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
@@ -118,6 +135,8 @@ class ReplicaManager:
             topic = self.metadata.topics.get(partition.topic)
             if topic is not None and replica in topic.removing_replicas.get(partition.index, []):
                 return  # being reassigned away: it must not rejoin the ISR it is leaving
+            if replica in self.metadata.shutting_down:
+                return  # draining for a controlled shutdown: the controller just took it out
             self._change_isr(partition, sorted({*partition.state.isr, replica}), "caught up")
 
     async def shrink_isrs(self) -> None:

@@ -7,6 +7,7 @@ through async methods, after which subscribers are told so brokers can reconcile
 from __future__ import annotations
 
 import abc
+import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,12 +64,18 @@ def validate_topic_name(name: str) -> str | None:
     return None
 
 
+def topic_id_text(topic_id: bytes) -> str:
+    """Kafka's text form of a topic id: URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(topic_id).decode().rstrip("=")
+
+
 class MetadataStore(abc.ABC):
     cluster_id: str
     controller_id: int
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self.shutting_down: set[int] = set()  # brokers draining for a controlled shutdown
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)

@@ -38,6 +38,7 @@ from dataplane.metadata.base import (
     MetadataStore,
     PartitionState,
     TopicMetadata,
+    topic_id_text,
 )
 from dataplane.protocol.errors import ErrorCode
 
@@ -50,10 +51,6 @@ def split_connect(connect: str) -> tuple[str, str]:
     """'h1:2181,h2:2181/chroot' → ('h1:2181,h2:2181', '/chroot')."""
     hosts, slash, chroot = connect.partition("/")
     return hosts, ("/" + chroot.strip("/")) if slash and chroot.strip("/") else ""
-
-
-def topic_id_text(topic_id: bytes) -> str:
-    return base64.urlsafe_b64encode(topic_id).decode().rstrip("=")
 
 
 def topic_id_bytes(text: str) -> bytes:
@@ -116,7 +113,6 @@ class ZooKeeperMetadataStore(MetadataStore):
         self._states: dict[tuple[str, int], PartitionState] = {}
         self._configs: dict[str, dict[str, str]] = {}
         self._brokers: dict[int, BrokerInfo] = {}
-        self.shutting_down: set[int] = set()
         self.pending_deletions: set[str] = set()
         self._watched: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None

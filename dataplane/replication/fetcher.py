@@ -232,7 +232,7 @@ class ReplicaFetcher:
                 partition.update_follower_high_watermark(result["high_watermark"])
             return
         if error == ErrorCode.OFFSET_OUT_OF_RANGE:
-            await self._handle_out_of_range(connection, partition)
+            await self._handle_out_of_range(connection, partition, result["log_start_offset"])
             return
         # Not leader, fenced or unknown epoch: our metadata is behind; wait for it to catch up.
         self.delayed[key] = (
@@ -259,7 +259,9 @@ class ReplicaFetcher:
         )
         partition.truncate_to(max(target, log_.log_start_offset))
 
-    async def _handle_out_of_range(self, connection: PeerConnection, partition: Partition) -> None:
+    async def _handle_out_of_range(
+        self, connection: PeerConnection, partition: Partition, leader_log_start: int
+    ) -> None:
         response = await connection.request(
             LIST_OFFSETS,
             LIST_OFFSETS_VERSION,
@@ -285,17 +287,21 @@ class ReplicaFetcher:
         if answer["error_code"]:
             return
         leader_end = answer["offset"]
-        if partition.log.log_end_offset > leader_end:
+        own_end = partition.log.log_end_offset
+        if own_end > leader_end:
             partition.truncate_to(leader_end)
+        elif 0 <= own_end < leader_log_start:
+            # Everything we would fetch next is gone from the leader: start over at its log start.
+            partition.log.reset_to(leader_log_start)
+            partition.high_watermark = leader_log_start
         else:
-            # We are below the leader's log start: start over from there.
-            partition.log.reset_to(leader_end)
-            partition.high_watermark = leader_end
+            return  # in range after all (the leader moved meanwhile): just fetch again
         log.info(
             "follower offset out of range",
             extra={
                 "topic": partition.topic,
                 "partition": partition.index,
+                "was_at": own_end,
                 "now_at": partition.log.log_end_offset,
             },
         )

@@ -14,13 +14,14 @@ from typing import Any
 from dataplane.protocol import records as batches
 from dataplane.protocol.record_codec import record_timestamps
 from dataplane.protocol.records import BatchHeader
-from dataplane.storage.checkpoints import read_entries, write_entries
+from dataplane.storage.checkpoints import read_entries, write_atomically, write_entries
 from dataplane.storage.producer_state import BatchRecord, ProducerStateManager
 from dataplane.storage.segment import LogSegment
 
 log = logging.getLogger(__name__)
 
 LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
+PARTITION_METADATA = "partition.metadata"  # which topic (by id) this directory belongs to
 CLEANED_SUFFIX = ".cleaned"  # a compacted copy being written; unfinished ones are discarded
 _MAX_RELATIVE_OFFSET = 2**31 - 1
 
@@ -125,6 +126,18 @@ class PartitionLog:
     def _segment_base_of(offset: int, bases: list[int]) -> int:
         index = bisect_right(bases, offset) - 1
         return bases[index] if index >= 0 else 0
+
+    @property
+    def topic_id(self) -> str | None:
+        try:
+            lines = (self.directory / PARTITION_METADATA).read_text().splitlines()
+        except FileNotFoundError:
+            return None
+        fields = dict(line.split(": ", 1) for line in lines if ": " in line)
+        return fields.get("topic_id")
+
+    def record_topic_id(self, topic_id: str) -> None:
+        write_atomically(self.directory / PARTITION_METADATA, f"version: 0\ntopic_id: {topic_id}\n")
 
     def _load_epochs(self) -> None:
         try:

@@ -60,12 +60,14 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
             error = error or partition.check_leader_epoch(wanted.get("current_leader_epoch", -1))
             offset = wanted["fetch_offset"]
             log = partition.log
-            if not error and not log.log_start_offset <= offset <= log.log_end_offset:
-                error = ErrorCode.OFFSET_OUT_OF_RANGE
             diverging = None
             if not error:
+                # Divergence first: a fetcher past our log end may simply hold a tail we never had.
                 diverging = _divergence(partition, wanted.get("last_fetched_epoch", -1), offset)
-                if is_follower and diverging is None:
+            if not error and diverging is None:
+                if not log.log_start_offset <= offset <= log.log_end_offset:
+                    error = ErrorCode.OFFSET_OUT_OF_RANGE
+                elif is_follower:
                     # Before the response takes the high watermark: this fetch may advance it.
                     replicas.follower_fetched(partition, request["replica_id"], offset)
             response = _partition_response(index, error, partition)
