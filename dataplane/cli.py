@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -102,9 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dataplane: invalid configuration: {exc}", file=sys.stderr)
         return 2
     logs.configure(config["log.format"], args.log_level)
+    code = 0
+    loop = asyncio.new_event_loop()
     try:
-        asyncio.run(serve(config))
+        loop.run_until_complete(serve(config))
     except OSError as exc:
         log.error("broker failed", extra={"error": str(exc)})
-        return 1
-    return 0
+        code = 1
+    finally:
+        loop.close()
+    # The broker has stopped and written everything. A worker thread may still wait on ZooKeeper
+    # (say it is down, and kazoo queues calls until it is back): it must not keep the process alive.
+    logging.shutdown()
+    os._exit(code)

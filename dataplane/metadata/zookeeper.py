@@ -22,13 +22,14 @@ import base64
 import contextlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
+from kazoo.exceptions import BadVersionError, KazooException, NodeExistsError, NoNodeError
 from kazoo.retry import KazooRetry
 
 from dataplane.metadata.assignment import assign_replicas
@@ -170,9 +171,21 @@ class ZooKeeperMetadataStore(MetadataStore):
         await self._register()
         await self.wait_for(lambda: self.broker.broker_id in self._brokers, 30)
 
-    async def stop(self) -> None:
-        await asyncio.to_thread(self.zk.stop)
-        await asyncio.to_thread(self.zk.close)
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Close the session (our ephemeral nodes go at once). With ZooKeeper unreachable kazoo may
+        keep retrying, so give up after `timeout` rather than hang the shutdown."""
+        done = threading.Event()
+
+        def close() -> None:
+            try:
+                self.zk.stop()
+                self.zk.close()
+            finally:
+                done.set()
+
+        threading.Thread(target=close, name="zookeeper-close", daemon=True).start()
+        if not await asyncio.to_thread(done.wait, timeout):
+            log.warning("ZooKeeper session did not close in time; exiting anyway")
 
     def _ensure_layout(self) -> None:
         for relative in (
@@ -642,9 +655,18 @@ class ZooKeeperMetadataStore(MetadataStore):
     async def controlled_shutdown(self, timeout: float) -> None:
         """Ask the controller to move leadership off this broker, and wait until it has."""
         me = self.broker.broker_id
+        if not self.zk.connected:
+            log.warning("controlled shutdown not possible: ZooKeeper is unreachable")
+            return
         path = self.path(f"/admin/controlled_shutdown/{me}")
-        with contextlib.suppress(NodeExistsError):
+        try:
             await asyncio.to_thread(self.zk.create, path, ephemeral=True)
+        except NodeExistsError:
+            pass
+        except KazooException as exc:
+            # No ZooKeeper, no controller to drain us: the cluster will see our session end.
+            log.warning("controlled shutdown not possible", extra={"error": repr(exc)})
+            return
         drained = await self.wait_for(
             lambda: (
                 not any(
