@@ -49,7 +49,7 @@ class Controller:
         self._epoch_version = -1
         self._wakeup = asyncio.Event()
         self._next_preferred_check = 0.0
-        self.reassignments: dict[tuple[str, int], list[int]] = {}
+        self._lock = asyncio.Lock()  # one decision at a time: passes and admin requests
 
     def poke(self) -> None:
         self._wakeup.set()
@@ -65,8 +65,11 @@ class Controller:
         self.store.session_listeners.append(self._on_session)
         self.poke()
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives together with the wake-up, and this loop would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), RETRY_INTERVAL)
+                async with asyncio.timeout(RETRY_INTERVAL):
+                    await self._wakeup.wait()
             self._wakeup.clear()
             try:
                 if self.active and self.store.controller_id not in (-1, self.broker_id):
@@ -78,7 +81,8 @@ class Controller:
                 if not self.active and self.store.controller_id == -1:
                     await self._try_to_become_controller()
                 if self.active:
-                    await self.reconcile()
+                    async with self._lock:
+                        await self.reconcile()
             except NotController:
                 log.info("controller deposed", extra={"broker_id": self.broker_id})
                 self.active = False
@@ -268,6 +272,10 @@ class Controller:
 
     async def reassign(self, topic_name: str, index: int, target: list[int] | None) -> str | None:
         """Start (or with `target` None, cancel) moving a partition to `target` replicas."""
+        async with self._lock:
+            return await self._reassign(topic_name, index, target)
+
+    async def _reassign(self, topic_name: str, index: int, target: list[int] | None) -> str | None:
         topic = self.store.topics.get(topic_name)
         if topic is None or index not in topic.partitions:
             return "unknown partition"
@@ -295,15 +303,35 @@ class Controller:
         adding: dict[int, list[int]],
         removing: dict[int, list[int]],
     ) -> None:
-        partitions = {p: s.replicas for p, s in topic.partitions.items()}
-        partitions[index] = replicas
-        all_adding = {p: r for p, r in topic.adding_replicas.items() if p != index}
-        all_removing = {p: r for p, r in topic.removing_replicas.items() if p != index}
-        all_adding.update({p: r for p, r in adding.items() if r})
-        all_removing.update({p: r for p, r in removing.items() if r})
+        """Change one partition's replicas (and its reassignment bookkeeping) in the topic znode:
+        read, modify, write back conditional on the version read, so concurrent changes to other
+        partitions of the same topic are never overwritten."""
         path = self.store.path(f"/brokers/topics/{topic.name}")
-        payload = assignment_json(topic.topic_id, partitions, all_adding, all_removing)
-        await asyncio.to_thread(self._commit, lambda t: t.set_data(path, payload))
+
+        def write() -> None:
+            while True:
+                data, stat = self.zk.get(path)
+                stored = json.loads(data)
+                partitions = {int(p): r for p, r in stored["partitions"].items()}
+                all_adding = {int(p): r for p, r in stored.get("adding_replicas", {}).items()}
+                all_removing = {int(p): r for p, r in stored.get("removing_replicas", {}).items()}
+                partitions[index] = replicas
+                all_adding.pop(index, None)
+                all_removing.pop(index, None)
+                all_adding.update({p: r for p, r in adding.items() if r})
+                all_removing.update({p: r for p, r in removing.items() if r})
+                payload = assignment_json(topic.topic_id, partitions, all_adding, all_removing)
+                try:
+                    self._commit(
+                        lambda t, data=payload, version=stat.version: t.set_data(
+                            path, data, version=version
+                        )
+                    )
+                    return
+                except BadVersionError:
+                    continue
+
+        await asyncio.to_thread(write)
         await self.store.wait_for(
             lambda: (
                 self.store.topics.get(topic.name) is not None

@@ -125,7 +125,8 @@ class ReplicaFetcher:
             if not active:
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), backoff)
+                    async with asyncio.timeout(backoff):
+                        await self.changed.wait()
                 continue
             try:
                 await self._fetch_once(active)
@@ -314,6 +315,7 @@ class ReplicaFetcherManager:
         self.broker_id = replicas.broker_id
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self.throttle = Throttle(self.config["follower.replication.throttled.rate"])
+        self.stopped = False
 
     def is_throttled(self, key: TopicPartition) -> bool:
         topic = self.replicas.metadata.topics.get(key[0])
@@ -321,6 +323,8 @@ class ReplicaFetcherManager:
 
     def update(self, leaders: dict[TopicPartition, int]) -> None:
         """Follow exactly these partitions, each from its leader."""
+        if self.stopped:
+            return
         by_leader: dict[int, set[TopicPartition]] = {}
         for key, leader in leaders.items():
             by_leader.setdefault(leader, set()).add(key)
@@ -337,6 +341,7 @@ class ReplicaFetcherManager:
             fetcher.changed.set()
 
     def stop(self) -> None:
+        self.stopped = True  # metadata changes during shutdown must not start fetchers again
         for fetcher in self.fetchers.values():
             fetcher.stop()
         self.fetchers.clear()

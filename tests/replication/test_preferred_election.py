@@ -83,12 +83,14 @@ def test_preferred_leader_election_on_demand(make_cluster, topic_name):
     assert error_code(error) == KafkaError.ELECTION_NOT_NEEDED, error
 
     # A preferred replica that is down cannot be elected.
+    cluster.create_topic(f"{topic_name}.b", assignment=[[2, 1, 3]])
     cluster[2].kill()
-    cluster.create_topic(f"{topic_name}.b", assignment=[[2, 1, 3]], wait_full_isr=False)
     cluster.wait_leader(f"{topic_name}.b", 0, lambda leader: leader in (1, 3), 20)
-    refused = admin.elect_leaders(
-        ElectionType.PREFERRED, [TopicPartition(f"{topic_name}.b", 0)]
-    ).result(timeout=20)
+    refused = (
+        cluster.admin(fresh=True)
+        .elect_leaders(ElectionType.PREFERRED, [TopicPartition(f"{topic_name}.b", 0)])
+        .result(timeout=20)
+    )
     [error] = refused.values()
     assert error is not None
     assert error_code(error) == KafkaError.PREFERRED_LEADER_NOT_AVAILABLE, error

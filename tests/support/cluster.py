@@ -348,6 +348,8 @@ class Cluster:
                     return False
                 if full_isr and sorted(state["isr"]) != sorted(assigned):
                     return False
+                if not self.brokers_agree(name, p, state):
+                    return False
             return True
 
         wait_until(ready, 30, f"topic {name} to have leaders and full ISRs")
@@ -462,6 +464,19 @@ class Cluster:
         state = self.partition_state(topic, partition)
         return sorted(state["isr"]) if state else []
 
+    def brokers_agree(self, topic: str, partition: int, state: dict) -> bool:
+        """Every reachable broker's Metadata shows `state`'s leader and ISR: the brokers' caches
+        (the controller's included) have caught up with ZooKeeper."""
+        for broker in self.brokers.values():
+            if not broker.reachable:
+                continue
+            entry = self.metadata_via(broker.broker_id, topic).get(partition)
+            if entry is None or entry["leader_id"] != state["leader"]:
+                return False
+            if sorted(entry["isr_nodes"]) != sorted(state["isr"]):
+                return False
+        return True
+
     def wait_leader(
         self,
         topic: str,
@@ -470,18 +485,35 @@ class Cluster:
         timeout: float = 30,
         message: str = "",
     ) -> int:
+        """Until ZooKeeper names a live leader satisfying `predicate` and every reachable broker's
+        metadata agrees; returns the leader."""
+
         def check() -> int | None:
-            leader = self.leader(topic, partition)
-            return leader if predicate(leader) and leader in self.registered() else None
+            state = self.partition_state(topic, partition)
+            if state is None or not predicate(state["leader"]):
+                return None
+            if state["leader"] not in self.registered():
+                return None
+            return state["leader"] if self.brokers_agree(topic, partition, state) else None
 
         return wait_until(check, timeout, message or f"a leader for {topic}-{partition}")
 
     def wait_isr(
         self, topic: str, partition: int, wanted: Iterable[int], timeout: float = 30
     ) -> None:
+        """Until the ISR in ZooKeeper is `wanted` and every reachable broker's metadata agrees."""
         target = sorted(wanted)
+
+        def check() -> bool:
+            state = self.partition_state(topic, partition)
+            return (
+                state is not None
+                and sorted(state["isr"]) == target
+                and self.brokers_agree(topic, partition, state)
+            )
+
         wait_until(
-            lambda: self.isr(topic, partition) == target,
+            check,
             timeout,
             f"ISR of {topic}-{partition} to become {target} (now {self.isr(topic, partition)})",
         )

@@ -4,6 +4,7 @@ waiting up to max_wait_ms for min_bytes without polling: appends wake the waitin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from dataplane.broker.context import RequestContext
@@ -110,9 +111,9 @@ async def handle_fetch(ctx: RequestContext, request: dict) -> dict:
         for partition in partitions:
             partition.add_waiter(waiter)
         try:
-            await asyncio.wait_for(waiter, remaining)
-        except TimeoutError:
-            pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await waiter
         finally:
             for partition in partitions:
                 partition.remove_waiter(waiter)
