@@ -11,72 +11,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from confluent_kafka import Producer  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+
+from produce_consume import produce  # noqa: E402
 
 from tests.support.cluster import Cluster  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 
-LATENCY_SAMPLE_EVERY = 50
 PARTITIONS = 6
-
-
-def produce(bootstrap: str, topic: str, records: int, size: int, acks: str) -> dict[str, float]:
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": acks,
-            "linger.ms": 5,
-            "batch.size": 1_000_000,
-            "queue.buffering.max.messages": 2_000_000,
-            "queue.buffering.max.kbytes": 2_000_000,
-            "enable.idempotence": acks == "all",
-        }
-    )
-    value = os.urandom(size)
-    latencies: list[float] = []
-    failures = [0]
-
-    def sampled(sent_at: float):
-        def on_delivery(err, _msg) -> None:
-            if err is None:
-                latencies.append(time.perf_counter() - sent_at)
-            else:
-                failures[0] += 1
-
-        return on_delivery
-
-    start = time.perf_counter()
-    for index in range(records):
-        while True:
-            try:
-                if index % LATENCY_SAMPLE_EVERY == 0:
-                    producer.produce(topic, value, callback=sampled(time.perf_counter()))
-                else:
-                    producer.produce(topic, value)
-                break
-            except BufferError:
-                producer.poll(0.001)
-        if index % 10_000 == 0:
-            producer.poll(0)
-    producer.flush(300)
-    elapsed = time.perf_counter() - start
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {
-        "records_s": records / elapsed,
-        "mb_s": records * size / elapsed / 1e6,
-        "p50_ms": quantiles[49] * 1000,
-        "p99_ms": quantiles[98] * 1000,
-        "failed_samples": failures[0],
-    }
 
 
 def main() -> None:
