@@ -30,6 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from tests.support.broker import BrokerProcess  # noqa: E402
 from tests.support.consumer_process import ConsumerProcess  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 TOPIC = "rebalance-bench"
 GROUP = "rebalance-bench"
@@ -62,17 +63,6 @@ class SteadyProducer:
         self.thread.join(15)
 
 
-def wait_for(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 def settled(members: list[ConsumerProcess]) -> bool:
     """Every partition owned by exactly one member, and every member consuming."""
     assignments = [m.assignment() for m in members]
@@ -103,7 +93,9 @@ def one_round(
         ]
         return min(times) if times else None
 
-    received = wait_for(first_record, "a survivor to consume the departed member's partitions")
+    received = wait_until(
+        first_record, 30, "a survivor to consume the departed member's partitions", interval=0.01
+    )
     assigned = min(
         e["t"]
         for s in survivors
@@ -162,7 +154,9 @@ def main() -> None:
                         print(f"(time budget reached: {how} stopped early)")
                         break
                     live = [m for m in members if m.alive]
-                    wait_for(lambda live=live: settled(live), "3 members consuming")
+                    wait_until(
+                        lambda live=live: settled(live), 30, "3 members consuming", interval=0.01
+                    )
                     victim = live[0]
                     results[how].append(one_round(live, victim, how))
                     members.remove(victim)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from dataplane.protocol.errors import ErrorCode
+
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 
 
@@ -53,6 +55,14 @@ class TopicMetadata:
 
 
 Listener = Callable[[], None]
+
+
+def check_partition_numbering(assignment: Mapping[int, list[int]]) -> None:
+    """An explicit replica assignment must number its partitions 0..n-1."""
+    if sorted(assignment) != list(range(len(assignment))):
+        raise MetadataError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered from 0"
+        )
 
 
 def validate_topic_name(name: str) -> str | None:

@@ -14,6 +14,7 @@ from dataplane.metadata.base import (
     MetadataStore,
     PartitionState,
     TopicMetadata,
+    check_partition_numbering,
 )
 from dataplane.protocol.errors import ErrorCode
 from dataplane.storage.checkpoints import write_atomically
@@ -112,10 +113,7 @@ class StandaloneMetadataStore(MetadataStore):
         if name in self._topics:
             raise MetadataError(ErrorCode.TOPIC_ALREADY_EXISTS, f"topic {name!r} already exists")
         if assignment:
-            if sorted(assignment) != list(range(len(assignment))):
-                raise MetadataError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered from 0"
-                )
+            check_partition_numbering(assignment)
             partitions = {
                 index: self._partition(replicas) for index, replicas in assignment.items()
             }

@@ -39,6 +39,7 @@ from dataplane.metadata.base import (
     MetadataStore,
     PartitionState,
     TopicMetadata,
+    check_partition_numbering,
     topic_id_text,
 )
 from dataplane.protocol.errors import ErrorCode
@@ -479,10 +480,7 @@ class ZooKeeperMetadataStore(MetadataStore):
             raise MetadataError(ErrorCode.TOPIC_ALREADY_EXISTS, f"topic {name!r} already exists")
         live = sorted(self._brokers.values(), key=lambda b: b.broker_id)
         if assignment:
-            if sorted(assignment) != list(range(len(assignment))):
-                raise MetadataError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be numbered from 0"
-                )
+            check_partition_numbering(assignment)
             unknown = {r for replicas in assignment.values() for r in replicas} - set(self._brokers)
             if unknown:
                 raise MetadataError(

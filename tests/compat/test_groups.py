@@ -51,6 +51,7 @@ from dataplane.protocol.primitives import Writer
 from tests.support import wire
 from tests.support.broker import BrokerProcess
 from tests.support.consumer_process import ConsumerProcess
+from tests.support.waiting import wait_until
 
 GROUP_OVERRIDES = {
     "group.initial.rebalance.delay.ms": 0,
@@ -75,14 +76,7 @@ SYNC_GROUP = 14
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
     """Poll `condition` until it returns something truthy (returned) or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(condition, timeout, what, interval=0.05)
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:

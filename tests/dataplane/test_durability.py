@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from tests.support.batches import batch_base_offset, split_batches
 from tests.support.broker import BrokerProcess
+from tests.support.waiting import wait_until
 
 BrokerFactory = Callable[..., BrokerProcess]
 
@@ -36,15 +37,6 @@ def create_topic(broker: BrokerProcess, topic: str, config: dict[str, str] | Non
         [NewTopic(topic, num_partitions=1, replication_factor=1, config=config or {})]
     )
     futures[topic].result(timeout=15)
-
-
-def wait_until(condition: Callable[[], object], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 def watermarks(broker: BrokerProcess, topic: str) -> tuple[int, int]:

@@ -16,7 +16,6 @@ import json
 import random
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +25,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 
-from tests.support import wire
+from tests.support import waiting, wire
 from tests.support.broker import HOST, BrokerProcess
 from tests.support.proxy import TcpProxy
 from tests.support.wire import WireClient
@@ -86,21 +85,8 @@ def listener_port() -> int:
 def wait_until(
     predicate: Callable[[], T], timeout: float = 20, message: str = "", interval: float = 0.1
 ) -> T:
-    """Poll `predicate` until it returns something truthy (which is returned); fail after
-    `timeout` seconds. Exceptions from the predicate count as "not yet"."""
-    deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # the cluster may be mid-failover
-            last_error = exc
-        if time.monotonic() > deadline:
-            detail = f" (last error: {last_error!r})" if last_error else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}{detail}")
-        time.sleep(interval)
+    """Poll until `predicate` is truthy; exceptions count as "not yet" (mid-failover)."""
+    return waiting.wait_until(predicate, timeout, message, interval, retry_errors=True)
 
 
 class ClusterBroker(BrokerProcess):
