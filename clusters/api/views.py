@@ -1,0 +1,239 @@
+"""REST API for clusters, topics, node sizes, tokens and the audit log. Views only translate."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clusters import selectors, services, tokens, topics
+from clusters.api.serializers import (
+    AuditEventSerializer,
+    ClusterCreateSerializer,
+    ClusterDeleteSerializer,
+    ClusterSerializer,
+    ClusterUpdateSerializer,
+    NodeSerializer,
+    NodeSizeSerializer,
+    OperationSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+    TopicSerializer,
+    TopicUpdateSerializer,
+)
+from clusters.errors import InvalidInput
+from clusters.idempotency import HEADER, with_idempotency
+from clusters.permissions import actor_for
+from provisioning.selectors import operations_of
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Retries with the same key replay the first answer.",
+)
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _topic_dict(topic) -> dict:
+    return {
+        "name": topic.name,
+        "partitions": topic.partitions,
+        "replication_factor": topic.replication_factor,
+        "configs": topic.configs,
+    }
+
+
+class NodeSizeList(generics.ListAPIView):
+    serializer_class = NodeSizeSerializer
+
+    def get_queryset(self):
+        return selectors.node_sizes()
+
+
+class ClusterList(generics.ListAPIView):
+    serializer_class = ClusterSerializer
+
+    def get_queryset(self):
+        queryset = selectors.clusters_visible(actor_for(self.request).organisation)
+        if status_filter := self.request.query_params.get("status"):
+            queryset = queryset.filter(status=status_filter)
+        return queryset
+
+    @extend_schema(
+        request=ClusterCreateSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def post(self, request: Request) -> Response:
+        actor = actor_for(request)
+        data = _valid(ClusterCreateSerializer, request.data)
+
+        def create():
+            cluster, operation = services.cluster_create(actor=actor, **data)
+            return status.HTTP_202_ACCEPTED, {
+                "cluster": ClusterSerializer(cluster).data,
+                "operation": OperationSerializer(operation).data,
+            }
+
+        code, body, replayed = with_idempotency(
+            actor=actor,
+            key=request.headers.get(HEADER),
+            scope="cluster.create",
+            payload=data,
+            create=create,
+        )
+        response = Response(body, status=code)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class ClusterDetail(APIView):
+    def cluster(self, request: Request, cluster_id):
+        return selectors.cluster_get(actor_for(request).organisation, cluster_id)
+
+    @extend_schema(responses=ClusterSerializer)
+    def get(self, request: Request, cluster_id) -> Response:
+        return Response(ClusterSerializer(self.cluster(request, cluster_id)).data)
+
+    @extend_schema(request=ClusterUpdateSerializer, responses=ClusterSerializer)
+    def patch(self, request: Request, cluster_id) -> Response:
+        cluster = self.cluster(request, cluster_id)
+        data = _valid(ClusterUpdateSerializer, request.data)
+        services.cluster_update(actor=actor_for(request), cluster=cluster, **data)
+        return Response(ClusterSerializer(cluster).data)
+
+    @extend_schema(
+        request=ClusterDeleteSerializer,
+        responses={202: OperationSerializer},
+        parameters=[
+            OpenApiParameter(
+                "confirm_name", str, description="The cluster's name, as confirmation."
+            )
+        ],
+    )
+    def delete(self, request: Request, cluster_id) -> Response:
+        cluster = self.cluster(request, cluster_id)
+        confirm = request.query_params.get("confirm_name") or (
+            request.data.get("confirm_name") if isinstance(request.data, dict) else None
+        )
+        if not confirm:
+            raise InvalidInput(
+                "Confirm the deletion with the cluster's name.",
+                field_errors={"confirm_name": ["This field is required."]},
+            )
+        operation = services.cluster_delete(
+            actor=actor_for(request), cluster=cluster, confirm_name=str(confirm)
+        )
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ClusterNodes(generics.ListAPIView):
+    serializer_class = NodeSerializer
+
+    def get_queryset(self):
+        cluster = selectors.cluster_get(
+            actor_for(self.request).organisation, self.kwargs["cluster_id"]
+        )
+        return selectors.cluster_nodes(cluster).select_related("cluster")
+
+
+class ClusterOperations(generics.ListAPIView):
+    serializer_class = OperationSerializer
+
+    def get_queryset(self):
+        cluster = selectors.cluster_get(
+            actor_for(self.request).organisation, self.kwargs["cluster_id"]
+        )
+        return operations_of(cluster)
+
+
+class TopicList(APIView):
+    @extend_schema(responses=TopicSerializer(many=True))
+    def get(self, request: Request, cluster_id) -> Response:
+        cluster = selectors.cluster_get(actor_for(request).organisation, cluster_id)
+        return Response({"results": [_topic_dict(t) for t in topics.topics_of(cluster)]})
+
+    @extend_schema(request=TopicSerializer, responses={201: TopicSerializer})
+    def post(self, request: Request, cluster_id) -> Response:
+        actor = actor_for(request)
+        cluster = selectors.cluster_get(actor.organisation, cluster_id)
+        data = _valid(TopicSerializer, request.data)
+        topic = topics.topic_create(
+            actor=actor,
+            cluster=cluster,
+            name=data["name"],
+            partitions=data["partitions"],
+            replication_factor=data.get("replication_factor"),
+            configs=data["configs"],
+        )
+        return Response(_topic_dict(topic), status=status.HTTP_201_CREATED)
+
+
+class TopicDetail(APIView):
+    def _topic(self, request: Request, cluster_id, name: str):
+        cluster = selectors.cluster_get(actor_for(request).organisation, cluster_id)
+        topic = topics.topic_get(cluster, name)
+        if topic is None:
+            raise Http404("No such topic.")
+        return cluster, topic
+
+    @extend_schema(responses=TopicSerializer)
+    def get(self, request: Request, cluster_id, name: str) -> Response:
+        _cluster, topic = self._topic(request, cluster_id, name)
+        return Response(_topic_dict(topic))
+
+    @extend_schema(request=TopicUpdateSerializer, responses=TopicSerializer)
+    def patch(self, request: Request, cluster_id, name: str) -> Response:
+        cluster, _topic = self._topic(request, cluster_id, name)
+        data = _valid(TopicUpdateSerializer, request.data)
+        topics.topic_update(
+            actor=actor_for(request), cluster=cluster, name=name, configs=data["configs"]
+        )
+        return Response(_topic_dict(topics.topic_get(cluster, name)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, cluster_id, name: str) -> Response:
+        cluster, _topic = self._topic(request, cluster_id, name)
+        topics.topic_delete(actor=actor_for(request), cluster=cluster, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenList(generics.ListAPIView):
+    serializer_class = TokenSerializer
+
+    def get_queryset(self):
+        return selectors.tokens_of(actor_for(self.request).organisation)
+
+    @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(TokenCreateSerializer, request.data)
+        token, secret = tokens.api_token_create(actor=actor_for(request), **data)
+        return Response(
+            {**TokenSerializer(token).data, "secret": secret}, status=status.HTTP_201_CREATED
+        )
+
+
+class TokenDetail(APIView):
+    @extend_schema(responses={200: TokenSerializer})
+    def delete(self, request: Request, token_id) -> Response:
+        actor = actor_for(request)
+        token = selectors.token_get(actor.organisation, token_id)
+        tokens.api_token_revoke(actor=actor, token=token)
+        return Response(TokenSerializer(token).data)
+
+
+class AuditList(generics.ListAPIView):
+    serializer_class = AuditEventSerializer
+
+    def get_queryset(self):
+        return selectors.audit_of(actor_for(self.request).organisation)

@@ -1,0 +1,180 @@
+"""Talking to a cluster as any Kafka client would: confluent-kafka's admin client, producer, consumer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
+
+from clusters.errors import ClusterUnreachable, Conflict, InvalidInput
+
+TIMEOUT_S = 15.0
+
+
+@dataclass
+class TopicInfo:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+def _admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+
+
+def _error(exc: BaseException) -> Exception:
+    """A service error for what the cluster answered."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    if isinstance(error, KafkaError):
+        code = error.code()
+        if code == KafkaError.TOPIC_ALREADY_EXISTS:
+            return Conflict(error.str())
+        if code in (
+            KafkaError.INVALID_REPLICATION_FACTOR,
+            KafkaError.INVALID_PARTITIONS,
+            KafkaError.INVALID_CONFIG,
+            KafkaError.INVALID_TOPIC_EXCEPTION,
+            KafkaError.POLICY_VIOLATION,
+            KafkaError.INVALID_REQUEST,
+        ):
+            return InvalidInput(error.str())
+        if code == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return InvalidInput(error.str())
+        return ClusterUnreachable(f"the cluster answered: {error.str()}")
+    return ClusterUnreachable(f"the cluster did not answer: {exc}")
+
+
+def topics_list(bootstrap: str) -> list[TopicInfo]:
+    admin = _admin(bootstrap)
+    try:
+        metadata = admin.list_topics(timeout=TIMEOUT_S)
+    except KafkaException as exc:
+        raise _error(exc) from exc
+    topics = [
+        TopicInfo(
+            name=t.topic,
+            partitions=len(t.partitions),
+            replication_factor=max((len(p.replicas) for p in t.partitions.values()), default=0),
+        )
+        for t in metadata.topics.values()
+        if not t.topic.startswith("__")
+    ]
+    if topics:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, t.name) for t in topics]
+        futures = admin.describe_configs(resources, request_timeout=TIMEOUT_S)
+        by_name = {t.name: t for t in topics}
+        for resource, future in futures.items():
+            try:
+                entries = future.result()
+            except KafkaException:
+                continue  # deleted meanwhile
+            by_name[resource.name].configs = {
+                name: entry.value
+                for name, entry in entries.items()
+                if not entry.is_default and entry.value is not None
+            }
+    return sorted(topics, key=lambda t: t.name)
+
+
+def topic_create(
+    bootstrap: str, name: str, partitions: int, replication_factor: int, configs: dict[str, str]
+) -> None:
+    admin = _admin(bootstrap)
+    topic = NewTopic(
+        name, num_partitions=partitions, replication_factor=replication_factor, config=configs
+    )
+    future = admin.create_topics([topic], request_timeout=TIMEOUT_S)[name]
+    try:
+        future.result()
+    except KafkaException as exc:
+        raise _error(exc) from exc
+
+
+def topic_alter_configs(
+    bootstrap: str, name: str, set_configs: dict[str, str], delete: list[str]
+) -> None:
+    admin = _admin(bootstrap)
+    entries = [
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+        for key, value in set_configs.items()
+    ] + [ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE) for key in delete]
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+    future = admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S)[resource]
+    try:
+        future.result()
+    except KafkaException as exc:
+        raise _error(exc) from exc
+
+
+def topic_delete(bootstrap: str, name: str) -> None:
+    admin = _admin(bootstrap)
+    future = admin.delete_topics([name], request_timeout=TIMEOUT_S)[name]
+    try:
+        future.result()
+    except KafkaException as exc:
+        raise _error(exc) from exc
+
+
+def verify_round_trip(
+    bootstrap: str,
+    *,
+    expected_brokers: set[int],
+    replication_factor: int,
+    topic: str,
+    log: Callable[[str], None],
+    timeout: float = 60.0,
+) -> None:
+    """Every expected broker is registered, and a record written with acks=all reads back."""
+    admin = _admin(bootstrap)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            registered = set(admin.list_topics(timeout=5).brokers)
+        except KafkaException:
+            registered = set()
+        if registered >= expected_brokers:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"brokers {sorted(expected_brokers - registered)} did not register in time"
+            )
+        time.sleep(0.5)
+    log(f"brokers registered: {sorted(registered)}")
+
+    topic_create(bootstrap, topic, 1, replication_factor, {})
+    try:
+        producer = Producer(
+            {"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": 30000}
+        )
+        delivered: list[KafkaError | None] = []
+        producer.produce(topic, b"round-trip", on_delivery=lambda err, _msg: delivered.append(err))
+        producer.flush(35)
+        if delivered != [None]:
+            raise RuntimeError(f"test record not acknowledged: {delivered}")
+        consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": topic, "enable.auto.commit": False}
+        )
+        try:
+            consumer.assign([TopicPartition(topic, 0, 0)])
+            value = None
+            while value is None and time.monotonic() < deadline + 30:
+                message = consumer.poll(1.0)
+                if message is not None and not message.error():
+                    value = message.value()
+            if value != b"round-trip":
+                raise RuntimeError("the test record could not be read back")
+        finally:
+            consumer.close()
+        log(f"test topic {topic} (RF {replication_factor}): record written and read back")
+    finally:
+        topic_delete(bootstrap, topic)

@@ -1,0 +1,164 @@
+"""Cluster writes: validate, write in one transaction, audit, and hand long work to an operation."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from clusters.actors import Actor, require_write
+from clusters.audit import audit_record
+from clusters.errors import Conflict, InvalidInput
+from clusters.models import (
+    NAME_VALIDATOR,
+    Cluster,
+    ClusterStatus,
+    DataplaneVersion,
+    Node,
+    NodeRole,
+    NodeSize,
+    Provider,
+    Region,
+)
+from provisioning.models import Operation, OperationKind
+from provisioning.services import operation_start
+
+
+def cluster_create(
+    *,
+    actor: Actor,
+    name: str,
+    provider: str,
+    region: str,
+    node_size: str,
+    broker_count: int,
+    zookeeper_count: int,
+    default_replication_factor: int,
+    delete_protection: bool = False,
+    dataplane_version: str | None = None,
+) -> tuple[Cluster, Operation]:
+    """Record a new cluster with its nodes and start the operation that builds it."""
+    require_write(actor)
+    errors: dict[str, list[str]] = {}
+
+    try:
+        NAME_VALIDATOR(name)
+    except ValidationError as exc:
+        errors["name"] = list(exc.messages)
+    provider_obj = Provider.objects.filter(slug=provider, enabled=True).first()
+    if provider_obj is None:
+        errors["provider"] = [f"Unknown provider {provider!r}."]
+    region_obj = size_obj = None
+    if provider_obj:
+        region_obj = Region.objects.filter(provider=provider_obj, slug=region).first()
+        if region_obj is None:
+            errors["region"] = [f"Unknown region {region!r} for provider {provider}."]
+        size_obj = NodeSize.objects.filter(provider=provider_obj, slug=node_size).first()
+        if size_obj is None:
+            errors["node_size"] = [f"Unknown node size {node_size!r} for provider {provider}."]
+    if not 1 <= broker_count <= 12:
+        errors["broker_count"] = ["A cluster has 1 to 12 brokers."]
+    if zookeeper_count not in (1, 3):
+        errors["zookeeper_count"] = ["ZooKeeper runs on 1 or 3 nodes."]
+    if not 1 <= default_replication_factor <= min(broker_count, 5) and "broker_count" not in errors:
+        errors["default_replication_factor"] = [
+            f"The replication factor must be between 1 and the broker count ({broker_count})."
+        ]
+    versions = DataplaneVersion.objects.filter(available=True)
+    version_obj = (
+        versions.filter(version=dataplane_version).first()
+        if dataplane_version
+        else versions.filter(is_default=True).first()
+    )
+    if version_obj is None:
+        errors["dataplane_version"] = ["Unknown or unavailable dataplane version."]
+    if (
+        not errors
+        and Cluster.objects.filter(organisation=actor.organisation, name=name)
+        .exclude(status=ClusterStatus.DELETED)
+        .exists()
+    ):
+        errors["name"] = [f"A cluster named {name!r} already exists."]
+    if errors:
+        raise InvalidInput("The cluster request is invalid.", field_errors=errors)
+
+    try:
+        with transaction.atomic():
+            cluster = Cluster.objects.create(
+                organisation=actor.organisation,
+                name=name,
+                provider=provider_obj,
+                region=region_obj,
+                node_size=size_obj,
+                dataplane_version=version_obj,
+                broker_count=broker_count,
+                zookeeper_count=zookeeper_count,
+                default_replication_factor=default_replication_factor,
+                delete_protection=delete_protection,
+                created_by=actor.label,
+            )
+            Node.objects.bulk_create(
+                [
+                    Node(cluster=cluster, role=NodeRole.ZOOKEEPER, index=i)
+                    for i in range(zookeeper_count)
+                ]
+                + [
+                    Node(cluster=cluster, role=NodeRole.BROKER, index=i)
+                    for i in range(broker_count)
+                ]
+            )
+            operation = operation_start(
+                cluster=cluster, kind=OperationKind.CREATE, requested_by=actor.label
+            )
+            audit_record(
+                actor=actor,
+                action="cluster.create",
+                obj=cluster,
+                details={
+                    "provider": provider,
+                    "region": region,
+                    "node_size": node_size,
+                    "broker_count": broker_count,
+                    "zookeeper_count": zookeeper_count,
+                },
+            )
+    except IntegrityError:
+        # Two concurrent creates with one name: the partial unique index decides.
+        raise InvalidInput(
+            "The cluster request is invalid.",
+            field_errors={"name": [f"A cluster named {name!r} already exists."]},
+        ) from None
+    return cluster, operation
+
+
+def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -> Cluster:
+    require_write(actor)
+    with transaction.atomic():
+        cluster.delete_protection = delete_protection
+        cluster.save(update_fields=["delete_protection", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="cluster.update",
+            obj=cluster,
+            details={"delete_protection": delete_protection},
+        )
+    return cluster
+
+
+def cluster_delete(*, actor: Actor, cluster: Cluster, confirm_name: str) -> Operation:
+    """Start tearing a cluster down. The caller must repeat its name; protection must be off."""
+    require_write(actor)
+    if confirm_name != cluster.name:
+        raise InvalidInput(
+            "Confirm the deletion with the cluster's name.",
+            field_errors={"confirm_name": [f"Type {cluster.name!r} to confirm."]},
+        )
+    if cluster.delete_protection:
+        raise Conflict("Delete protection is on; turn it off first.")
+    if cluster.status == ClusterStatus.DELETED:
+        raise Conflict("The cluster is already deleted.")
+    with transaction.atomic():
+        operation = operation_start(
+            cluster=cluster, kind=OperationKind.DELETE, requested_by=actor.label
+        )
+        audit_record(actor=actor, action="cluster.delete", obj=cluster)
+    return operation

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from monitoring.api import views
+
+urlpatterns = [
+    path("nodes/<uuid:node_id>/health", views.NodeHealth.as_view(), name="api-node-health"),
+]

@@ -1,0 +1,79 @@
+"""Health ingest and node liveness."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from clusters.models import Cluster, Node, NodeRole, NodeStatus
+from monitoring.events import publish_cluster_changed
+from monitoring.models import HealthReport
+
+REPORT_FIELDS = (
+    "state",
+    "uptime_s",
+    "partitions_led",
+    "under_replicated",
+    "bytes_in_per_s",
+    "bytes_out_per_s",
+    "disk_used_bytes",
+)
+SILENT_INTERVALS = 3
+KEEP_REPORTS = timedelta(days=7)
+
+
+def node_for_report_token(node_id: str, token: str) -> Node | None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    node = Node.objects.select_related("cluster").filter(pk=node_id, role=NodeRole.BROKER).first()
+    if node is None or not node.report_token_digest or node.report_token_digest != digest:
+        return None
+    return node
+
+
+def health_report_ingest(*, node: Node, report: dict[str, Any]) -> HealthReport:
+    with transaction.atomic():
+        saved = HealthReport.objects.create(node=node, **{k: report[k] for k in REPORT_FIELDS})
+        node.health = {k: report[k] for k in REPORT_FIELDS}
+        node.last_report_at = saved.received_at
+        if node.status in (NodeStatus.DOWN, NodeStatus.PROVISIONING, NodeStatus.RUNNING):
+            node.status = NodeStatus.RUNNING
+        node.save(update_fields=["health", "last_report_at", "status"])
+    # Every report changes the figures on screen, so every report is an update.
+    publish_cluster_changed(node.cluster)
+    return saved
+
+
+def mark_silent_nodes() -> list[Node]:
+    """Brokers with no report for three intervals are down; returns the ones that just went down."""
+    cutoff = timezone.now() - timedelta(
+        seconds=SILENT_INTERVALS * settings.HEALTH_REPORT_INTERVAL_S
+    )
+    silent = list(
+        Node.objects.select_related("cluster").filter(
+            role=NodeRole.BROKER, status=NodeStatus.RUNNING, last_report_at__lt=cutoff
+        )
+    )
+    for node in silent:
+        Node.objects.filter(
+            pk=node.pk, status=NodeStatus.RUNNING, last_report_at__lt=cutoff
+        ).update(status=NodeStatus.DOWN)
+    for cluster in {n.cluster_id: n.cluster for n in silent}.values():
+        publish_cluster_changed(cluster)
+    HealthReport.objects.filter(received_at__lt=timezone.now() - KEEP_REPORTS).delete()
+    return silent
+
+
+def cluster_health_summary(cluster: Cluster) -> dict[str, Any]:
+    brokers = list(cluster.nodes.filter(role=NodeRole.BROKER).exclude(status=NodeStatus.DESTROYED))
+    return {
+        "brokers": len(brokers),
+        "brokers_up": sum(1 for n in brokers if n.status == NodeStatus.RUNNING),
+        "under_replicated": sum(int(n.health.get("under_replicated", 0)) for n in brokers),
+        "bytes_in_per_s": sum(float(n.health.get("bytes_in_per_s", 0)) for n in brokers),
+        "bytes_out_per_s": sum(float(n.health.get("bytes_out_per_s", 0)) for n in brokers),
+    }

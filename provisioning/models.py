@@ -1,0 +1,82 @@
+"""Operations: every change to a cluster, as ordered, idempotent steps run by Celery workers."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from clusters.models import Cluster
+
+
+class OperationKind(models.TextChoices):
+    CREATE = "create"
+    DELETE = "delete"
+
+
+class OperationState(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = (OperationState.PENDING, OperationState.RUNNING)
+
+
+class Operation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=20, choices=OperationKind.choices)
+    state = models.CharField(
+        max_length=12, choices=OperationState.choices, default=OperationState.PENDING
+    )
+    error = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=200)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The worker running the operation renews this lease; past it, the reconciler takes over.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One operation at a time per cluster, enforced by the database itself.
+            models.UniqueConstraint(
+                fields=["cluster"],
+                condition=models.Q(state__in=["pending", "running"]),
+                name="one_active_operation_per_cluster",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.cluster.name} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class OperationStep(models.Model):
+    operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=60)  # a key into the workflow's step table
+    title = models.CharField(max_length=200)
+    state = models.CharField(
+        max_length=12, choices=OperationState.choices, default=OperationState.PENDING
+    )
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["operation", "position"]
+        unique_together = [("operation", "position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title} ({self.state})"

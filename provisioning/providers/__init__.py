@@ -1,0 +1,13 @@
+"""Where nodes come from. Each provider allocates, describes and destroys nodes behind one interface."""
+
+from __future__ import annotations
+
+from provisioning.providers.base import Provider
+
+
+def get_provider(slug: str) -> Provider:
+    if slug == "local":
+        from provisioning.providers.local import LocalProvider
+
+        return LocalProvider()
+    raise LookupError(f"no provider named {slug!r}")

@@ -1,0 +1,37 @@
+"""The provider interface the workflows use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from clusters.models import Cluster, Node
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class NodeObservation:
+    """What the provider sees of a node right now."""
+
+    exists: bool
+    running: dict[str, bool]  # service ("broker", "zookeeper") → alive
+
+
+class Provider(Protocol):
+    slug: str
+
+    def create_nodes(self, cluster: Cluster, nodes: Sequence[Node], log: Log) -> None:
+        """Give every node without a host an address and a place to live. Idempotent."""
+
+    def destroy_node(self, node: Node, log: Log) -> None:
+        """Stop whatever runs on the node and release it. Idempotent."""
+
+    def describe(self, node: Node) -> NodeObservation: ...
+
+    def inventory_host_vars(self, node: Node) -> dict[str, Any]:
+        """How Ansible reaches the node (connection settings) plus its address and directory."""
+
+    def orphans(self, known_refs: set[str]) -> list[str]:
+        """Resources the provider holds that no live node claims."""

@@ -1,0 +1,88 @@
+"""Starting and retrying operations. One active operation per cluster: a row lock and a unique index."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from clusters.actors import Actor, require_write
+from clusters.audit import audit_record
+from clusters.errors import Conflict
+from clusters.models import Cluster, ClusterStatus
+from monitoring.events import publish_cluster_changed
+from provisioning.models import (
+    ACTIVE_STATES,
+    Operation,
+    OperationKind,
+    OperationState,
+    OperationStep,
+)
+from provisioning.workflows import WORKFLOWS
+
+STATUS_WHILE_RUNNING = {
+    OperationKind.CREATE: ClusterStatus.CREATING,
+    OperationKind.DELETE: ClusterStatus.DELETING,
+}
+
+
+def enqueue(operation: Operation) -> None:
+    from provisioning.tasks import run_operation
+
+    run_operation.delay(str(operation.pk))
+
+
+def operation_start(*, cluster: Cluster, kind: str, requested_by: str) -> Operation:
+    """Create the operation with its steps; a worker picks it up once the transaction commits."""
+    with transaction.atomic():
+        locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        if locked.operations.filter(state__in=ACTIVE_STATES).exists():
+            raise Conflict("Another operation is in progress on this cluster.")
+        try:
+            with transaction.atomic():
+                operation = Operation.objects.create(
+                    cluster=locked, kind=kind, requested_by=requested_by
+                )
+        except IntegrityError:
+            raise Conflict("Another operation is in progress on this cluster.") from None
+        OperationStep.objects.bulk_create(
+            OperationStep(operation=operation, position=i, name=step.name, title=step.title)
+            for i, step in enumerate(WORKFLOWS[kind])
+        )
+        locked.status = STATUS_WHILE_RUNNING[kind]
+        locked.save(update_fields=["status", "updated_at"])
+        cluster.status = locked.status
+        transaction.on_commit(lambda: enqueue(operation))
+        transaction.on_commit(lambda: publish_cluster_changed(locked))
+    return operation
+
+
+def operation_retry(*, actor: Actor, operation: Operation) -> Operation:
+    """Run a failed operation again from its failed step; finished steps are not repeated."""
+    require_write(actor)
+    with transaction.atomic():
+        cluster = Cluster.objects.select_for_update().get(pk=operation.cluster_id)
+        operation = Operation.objects.select_for_update().get(pk=operation.pk)
+        if operation.state != OperationState.FAILED:
+            raise Conflict("Only a failed operation can be retried.")
+        if cluster.operations.filter(state__in=ACTIVE_STATES).exists():
+            raise Conflict("Another operation is in progress on this cluster.")
+        if cluster.operations.filter(created_at__gt=operation.created_at).exists():
+            raise Conflict("A later operation has replaced this one.")
+        operation.steps.exclude(state=OperationState.SUCCEEDED).update(
+            state=OperationState.PENDING, error="", started_at=None, finished_at=None
+        )
+        operation.state = OperationState.PENDING
+        operation.error = ""
+        operation.attempts = 0
+        operation.finished_at = None
+        operation.save(update_fields=["state", "error", "attempts", "finished_at"])
+        cluster.status = STATUS_WHILE_RUNNING[operation.kind]
+        cluster.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="operation.retry",
+            obj=operation,
+            name=f"{operation.kind} {cluster.name}",
+        )
+        transaction.on_commit(lambda: enqueue(operation))
+        transaction.on_commit(lambda: publish_cluster_changed(cluster))
+    return operation
