@@ -70,9 +70,20 @@ def disk_write_mb_s(directory: Path, total: int = 1 << 30, chunk: int = 1 << 20)
 
 
 def produce(
-    bootstrap: str, topic: str, records: int, size: int, acks: str = "1"
+    bootstrap: str,
+    topic: str,
+    records: int,
+    size: int,
+    acks: str = "1",
+    idempotent: bool = False,
 ) -> dict[str, float]:
-    """Produce `records` of `size` bytes as fast as the client allows (acks=all is idempotent)."""
+    """Produce `records` of `size` bytes as fast as the client allows. Only `acks` and `idempotent`
+    vary between callers, so figures taken with different acks compare like with like.
+
+    The clock starts once one record per partition has been delivered: connecting to every leader,
+    fetching metadata and (idempotent) acquiring a producer id are one-off client start-up costs.
+    librdkafka's idempotent producer alone retries its producer id request on a 500 ms timer when
+    no connection is up yet, which would dominate a run of a second or two."""
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
@@ -81,9 +92,13 @@ def produce(
             "batch.size": 1_000_000,
             "queue.buffering.max.messages": 2_000_000,
             "queue.buffering.max.kbytes": 2_000_000,
-            "enable.idempotence": acks == "all",
+            "enable.idempotence": idempotent,
         }
     )
+    for partition in producer.list_topics(topic, timeout=30).topics[topic].partitions:
+        producer.produce(topic, b"warm-up", partition=partition)
+    if producer.flush(30):
+        raise RuntimeError(f"warm-up records to {topic} were not delivered")
     value = os.urandom(size)
     latencies: list[float] = []
 
