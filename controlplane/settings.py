@@ -115,6 +115,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve from the apps and static/ directly: no collectstatic step
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -136,8 +137,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-operations": {"task": "provisioning.tasks.reconcile", "schedule": 10.0},
-    "mark-silent-nodes": {"task": "monitoring.tasks.mark_silent_nodes", "schedule": 5.0},
+    "reconcile": {
+        "task": "provisioning.tasks.reconcile",
+        "schedule": float(os.environ.get("RECONCILE_INTERVAL_S", "10")),
+    },
+    "mark-silent-nodes": {
+        "task": "monitoring.tasks.mark_silent_nodes",
+        "schedule": float(os.environ.get("HEALTH_REPORT_INTERVAL_S", "5")),
+    },
 }
 
 REST_FRAMEWORK = {

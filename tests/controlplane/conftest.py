@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.platform import Platform
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The control plane (database, web server, Celery worker) shared by this session's tests."""
+    started = Platform(Path(tmp_path_factory.mktemp("platform"))).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def tenant(platform: Platform) -> dict[str, str]:
+    """A fresh organisation with an owner who can sign in and a read-write API token."""
+    suffix = uuid.uuid4().hex[:8]
+    password = f"pw-{uuid.uuid4().hex}"
+    username = f"owner-{suffix}"
+    token = platform.tenant(f"org-{suffix}", username, password=password)
+    return {
+        "organisation": f"org-{suffix}",
+        "username": username,
+        "password": password,
+        "token": token,
+    }
+
+
+def cluster_payload(name: str, brokers: int = 1, **extra: object) -> dict[str, object]:
+    return {
+        "name": name,
+        "provider": "local",
+        "region": "local",
+        "node_size": "dev-small",
+        "broker_count": brokers,
+        "zookeeper_count": 1,
+        "default_replication_factor": min(3, brokers),
+        **extra,
+    }
