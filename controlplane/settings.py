@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"OperationStateEnum": "provisioning.models.OperationState"},
 }
 
 # Where the local provider keeps node data and which loopback network it hands addresses from.

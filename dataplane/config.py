@@ -216,6 +216,9 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "auto.leader.rebalance.enable": ("bool", "true"),
     "leader.imbalance.check.interval.seconds": ("int", "300"),
     "broker.health.log.interval.ms": ("long", "60000"),
+    "health.report.url": ("string", ""),  # where to POST health reports (the control plane)
+    "health.report.token": ("string", ""),
+    "health.report.interval.ms": ("long", "5000"),
     "log.cleaner.enable": ("bool", "true"),
     "log.cleaner.backoff.ms": ("long", "15000"),
     "broker.rack": ("string", ""),

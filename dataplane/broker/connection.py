@@ -71,6 +71,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         return self._decoder.writable()
 
     def buffer_updated(self, nbytes: int) -> None:
+        self.broker.bytes_in += nbytes
         try:
             self._backlog.extend(self._decoder.filled(nbytes))
         except FrameTooLarge as exc:
@@ -216,6 +217,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
                     chunks.append(result)
                     size += len(result)
             if chunks:
+                self.broker.bytes_out += size
                 transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
             await self._can_write.wait()
             if self._backlog or self._reading_paused:

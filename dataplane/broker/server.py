@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from dataplane.broker.connection import KafkaConnection
 from dataplane.broker.dispatch import APIS, Api
+from dataplane.broker.health_report import HealthReporter
 from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.config import BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
@@ -34,6 +35,9 @@ class Broker:
         self._producer_ids: list[int] = []
         self.metadata: MetadataStore | None = None  # set once listeners are bound
         self.controller: Controller | None = None
+        self.bytes_in = 0  # every byte read from or written to clients and followers
+        self.bytes_out = 0
+        self.health_reporter: HealthReporter | None = None
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -86,6 +90,17 @@ class Broker:
             await server.start_serving()
         if isinstance(self.metadata, ZooKeeperMetadataStore):
             await self.metadata.register()
+        if self.config["health.report.url"]:
+            self.health_reporter = HealthReporter(
+                self.config["health.report.url"],
+                self.config["health.report.token"],
+                self.config["health.report.interval.ms"] / 1000,
+                self.replicas.health,
+                lambda: (self.bytes_in, self.bytes_out),
+                self.config.log_dirs,
+            )
+            self.health_reporter.state = "running"
+            self._tasks.append(loop.create_task(self.health_reporter.run()))
         log.info(
             "broker started",
             extra={
@@ -106,6 +121,8 @@ class Broker:
 
     async def stop(self) -> None:
         log.info("broker stopping", extra={"broker_id": self.config.broker_id})
+        if self.health_reporter is not None:
+            self.health_reporter.state = "shutting_down"
         if self.metadata is not None and self.config["controlled.shutdown.enable"]:
             try:
                 await self.metadata.controlled_shutdown(

@@ -1,0 +1,228 @@
+"""Console pages. Each view resolves the member, calls a selector or a service, and renders."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from clusters import selectors, services, tokens, topics
+from clusters.actors import Actor, PermissionDenied
+from clusters.console.forms import ClusterCreateForm, TokenCreateForm, TopicCreateForm
+from clusters.errors import ServiceError
+from clusters.models import ClusterStatus, Membership
+from monitoring.services import cluster_health_summary
+from provisioning import selectors as operation_selectors
+from provisioning.services import operation_retry
+
+
+def member_view(view):
+    """Signed in and a member of an organisation; the view gets the acting member."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        membership = (
+            Membership.objects.select_related("organisation", "user")
+            .filter(user=request.user)
+            .first()
+        )
+        if membership is None:
+            return HttpResponseForbidden("You are not a member of any organisation.")
+        try:
+            return view(request, Actor.for_member(membership), *args, **kwargs)
+        except PermissionDenied as exc:
+            return HttpResponseForbidden(str(exc))
+
+    return wrapper
+
+
+def _service_error(request: HttpRequest, exc: ServiceError, form=None) -> None:
+    if form is not None and exc.field_errors:
+        for field, errors in exc.field_errors.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        messages.error(request, exc.message)
+
+
+@member_view
+def cluster_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "clusters/cluster_list.html", _list_context(actor))
+
+
+@member_view
+def cluster_list_partial(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "clusters/_cluster_rows.html", _list_context(actor))
+
+
+def _list_context(actor: Actor) -> dict:
+    return {"clusters": selectors.clusters_visible(actor.organisation), "actor": actor}
+
+
+@member_view
+def cluster_create(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = ClusterCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        arguments = form.service_arguments()
+        if form.is_valid():
+            try:
+                cluster, _operation = services.cluster_create(actor=actor, **arguments)
+            except ServiceError as exc:
+                _service_error(request, exc, form)
+            else:
+                messages.success(request, f"Creating {cluster.name}.")
+                return redirect("console:cluster-detail", cluster_id=cluster.pk)
+    return render(request, "clusters/cluster_create.html", {"form": form, "actor": actor})
+
+
+def _detail_context(actor: Actor, cluster_id) -> dict:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    operations = list(operation_selectors.operations_of(cluster)[:10])
+    return {
+        "cluster": cluster,
+        "actor": actor,
+        "nodes": selectors.cluster_nodes(cluster),
+        "operations": operations,
+        "summary": cluster_health_summary(cluster),
+        "running": cluster.status == ClusterStatus.RUNNING,
+    }
+
+
+@member_view
+def cluster_detail(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    context = _detail_context(actor, cluster_id)
+    context["topic_form"] = TopicCreateForm()
+    return render(request, "clusters/cluster_detail.html", context)
+
+
+@member_view
+def cluster_status_partial(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    return render(request, "clusters/_cluster_status.html", _detail_context(actor, cluster_id))
+
+
+@member_view
+def cluster_topics_partial(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    context = {"cluster": cluster, "actor": actor, "topics": [], "topics_error": ""}
+    if cluster.status == ClusterStatus.RUNNING:
+        try:
+            context["topics"] = topics.topics_of(cluster)
+        except ServiceError as exc:
+            context["topics_error"] = exc.message
+    return render(request, "clusters/_topics.html", context)
+
+
+@member_view
+@require_POST
+def topic_create(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    form = TopicCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            topics.topic_create(
+                actor=actor,
+                cluster=cluster,
+                name=form.cleaned_data["name"],
+                partitions=form.cleaned_data["partitions"],
+                replication_factor=form.cleaned_data.get("replication_factor"),
+                configs=form.configs(),
+            )
+            messages.success(request, f"Topic {form.cleaned_data['name']} created.")
+        except ServiceError as exc:
+            _service_error(request, exc)
+    else:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def topic_delete(request: HttpRequest, actor: Actor, cluster_id, name: str) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    try:
+        topics.topic_delete(actor=actor, cluster=cluster, name=name)
+        messages.success(request, f"Topic {name} deleted.")
+    except ServiceError as exc:
+        _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def cluster_delete(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    try:
+        services.cluster_delete(
+            actor=actor, cluster=cluster, confirm_name=request.POST.get("confirm_name", "")
+        )
+        messages.success(request, f"Deleting {cluster.name}.")
+    except ServiceError as exc:
+        _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def cluster_protection(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    services.cluster_update(
+        actor=actor,
+        cluster=cluster,
+        delete_protection=request.POST.get("delete_protection") == "on",
+    )
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def operation_retry_view(request: HttpRequest, actor: Actor, operation_id) -> HttpResponse:
+    operation = operation_selectors.operation_get(actor.organisation, operation_id)
+    try:
+        operation_retry(actor=actor, operation=operation)
+        messages.success(request, "Retrying the operation.")
+    except ServiceError as exc:
+        _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=operation.cluster_id)
+
+
+@member_view
+def token_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    form = TokenCreateForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, secret = tokens.api_token_create(actor=actor, **form.cleaned_data)
+            form = TokenCreateForm()
+        except ServiceError as exc:
+            _service_error(request, exc, form)
+    return render(
+        request,
+        "clusters/tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": selectors.tokens_of(actor.organisation),
+            "actor": actor,
+        },
+    )
+
+
+@member_view
+@require_POST
+def token_revoke(request: HttpRequest, actor: Actor, token_id: int) -> HttpResponse:
+    token = selectors.token_get(actor.organisation, token_id)
+    tokens.api_token_revoke(actor=actor, token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("console:tokens")
+
+
+@member_view
+def audit_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    events = selectors.audit_of(actor.organisation)[:200]
+    return render(request, "clusters/audit.html", {"events": events, "actor": actor})

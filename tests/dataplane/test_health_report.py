@@ -1,0 +1,80 @@
+"""A broker with `health.report.url` posts its health there on schedule, with its credential."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from confluent_kafka import Producer
+
+from tests.support.broker import BrokerProcess
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[tuple[str, str, dict]]]]:
+    """A small HTTP server that records every POST (path, Authorization header, JSON body)."""
+    received: list[tuple[str, str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers.get("Authorization", ""), json.loads(body)))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_broker_reports_health_with_its_credential(
+    make_broker: Callable[..., BrokerProcess], collector, topic_name: str
+) -> None:
+    url, received = collector
+    broker = make_broker(
+        {
+            "health.report.url": f"{url}/api/v1/nodes/abc/health",
+            "health.report.token": "spn_secret",
+            "health.report.interval.ms": 200,
+            "num.partitions": 2,
+        }
+    )
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(200):
+        producer.produce(topic_name, b"x" * 1000, key=str(i).encode())
+    assert producer.flush(30) == 0
+
+    def busy_report() -> dict | None:
+        reports = [body for _path, _auth, body in received if body["bytes_in_per_s"] > 0]
+        return reports[-1] if reports and received[-1][2]["partitions_led"] == 2 else None
+
+    wait_until(busy_report, 20, "a report that shows the produced traffic")
+    path, authorization, body = received[-1]
+    assert path == "/api/v1/nodes/abc/health"
+    assert authorization == "Bearer spn_secret"
+    assert body["state"] == "running"
+    assert body["uptime_s"] > 0
+    assert body["under_replicated"] == 0
+    assert body["disk_used_bytes"] >= 200 * 1000
+
+
+def test_broker_keeps_serving_when_the_control_plane_is_away(
+    make_broker: Callable[..., BrokerProcess], topic_name: str
+) -> None:
+    broker = make_broker(
+        {"health.report.url": "http://127.0.0.1:9/unreachable", "health.report.interval.ms": 100}
+    )
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce(topic_name, b"still here")
+    assert producer.flush(20) == 0
+    assert broker.process.poll() is None
