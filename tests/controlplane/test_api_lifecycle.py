@@ -54,9 +54,22 @@ def produce_and_consume(bootstrap: str, topic: str) -> list[bytes]:
 
 def test_create_use_and_delete_a_three_broker_cluster(platform: Platform, tenant: dict) -> None:
     api = platform.api(tenant["token"])
-    created = api.post("/clusters/", json=cluster_payload("orders-prod", brokers=3))
+    payload = cluster_payload("orders-prod", brokers=3)
+    key = {"Idempotency-Key": "create-orders-prod"}
+    created = api.post("/clusters/", json=payload, headers=key)
     assert created.status_code == 202, created.text
     cluster_id = created.json()["cluster"]["id"]
+
+    # A retried create replays the first answer; the same key on another request is refused.
+    replayed = api.post("/clusters/", json=payload, headers=key)
+    assert replayed.status_code == 202 and replayed.json() == created.json()
+    reused = api.post("/clusters/", json={**payload, "name": "orders-test"}, headers=key)
+    assert reused.status_code == 409 and reused.json()["code"] == "conflict"
+    assert [c["id"] for c in api.get("/clusters/").json()["results"]] == [cluster_id]
+    # One operation at a time: the cluster cannot be deleted while it is being created.
+    busy = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "orders-prod"})
+    assert busy.status_code == 409, busy.text
+
     operation = platform.wait_operation(api, created.json()["operation"]["id"])
     assert operation["state"] == "succeeded", (operation, platform.describe_failure())
     assert [s["state"] for s in operation["steps"]] == ["succeeded"] * 4
@@ -101,6 +114,14 @@ def test_create_use_and_delete_a_three_broker_cluster(platform: Platform, tenant
 
     wrong = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "orders"})
     assert wrong.status_code == 400 and wrong.json()["errors"]["confirm_name"]
+    assert (
+        api.patch(f"/clusters/{cluster_id}/", json={"delete_protection": True}).status_code == 200
+    )
+    protected = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "orders-prod"})
+    assert protected.status_code == 409 and "protection" in protected.json()["message"]
+    assert (
+        api.patch(f"/clusters/{cluster_id}/", json={"delete_protection": False}).status_code == 200
+    )
     deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "orders-prod"})
     assert deleted.status_code == 202, deleted.text
     operation = platform.wait_operation(api, deleted.json()["id"])
@@ -116,4 +137,10 @@ def test_create_use_and_delete_a_three_broker_cluster(platform: Platform, tenant
         ("create", "succeeded"),
     ]
     actions = [e["action"] for e in api.get("/audit/").json()["results"]]
-    assert actions[:3] == ["cluster.delete", "topic.create", "cluster.create"]
+    assert actions[:5] == [
+        "cluster.delete",
+        "cluster.update",
+        "cluster.update",
+        "topic.create",
+        "cluster.create",
+    ]
