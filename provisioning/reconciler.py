@@ -87,14 +87,26 @@ def _recover_operations(report: Report) -> None:
 
 
 def _find_drift(report: Report) -> None:
-    """Running clusters whose processes are not all there."""
+    """Running clusters whose processes are not all there: the nodes show as down until they are back."""
     for cluster in Cluster.objects.filter(status=ClusterStatus.RUNNING).select_related("provider"):
         provider = get_provider(cluster.provider.slug)
-        for node in cluster.nodes.exclude(status=NodeStatus.DESTROYED):
+        changed = False
+        for node in cluster.nodes.filter(status__in=(NodeStatus.RUNNING, NodeStatus.DOWN)):
             service = "broker" if node.role == NodeRole.BROKER else "zookeeper"
-            observed = provider.describe(node)
-            if not observed.running.get(service):
+            alive = provider.describe(node).running.get(service, False)
+            if not alive:
                 report.drift.append(f"{node.name}: {service} is not running")
+                if node.status == NodeStatus.RUNNING:
+                    node.status = NodeStatus.DOWN
+                    node.save(update_fields=["status"])
+                    changed = True
+            elif node.status == NodeStatus.DOWN and node.role == NodeRole.ZOOKEEPER:
+                # Brokers come back up through their health reports; ZooKeeper sends none.
+                node.status = NodeStatus.RUNNING
+                node.save(update_fields=["status"])
+                changed = True
+        if changed:
+            publish_cluster_changed(cluster)
 
 
 def _find_orphans(report: Report) -> None:

@@ -4,6 +4,8 @@ and can be retried; a worker killed mid-operation does not leave the cluster stu
 from __future__ import annotations
 
 import ipaddress
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -109,5 +111,19 @@ def test_a_killed_worker_does_not_leave_the_operation_stuck(
     step = next(s for s in operation["steps"] if s["name"] == interrupted_step)
     assert "resuming (attempt 2)" in step["log"]
     assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
+
+    # A broker that dies stops reporting, and shows as down within a few report intervals.
+    broker_pid = next(
+        pid
+        for pid in node_processes(cluster_dir(platform, cluster_id))
+        if b"dataplane" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+    os.kill(broker_pid, signal.SIGKILL)
+
+    def broker_down() -> bool:
+        nodes = api.get(f"/clusters/{cluster_id}/nodes/").json()["results"]
+        return [n["status"] for n in nodes if n["role"] == "broker"] == ["down"]
+
+    wait_until(broker_down, 30, "the killed broker to show as down")
     delete_cluster(platform, api, cluster_id, "resilient")
     wait_gone(cluster_dir(platform, cluster_id), 10)
