@@ -1,0 +1,132 @@
+"""End to end through the console in headless Chromium: sign in, create a cluster from the form,
+watch it come up without reloading the page, add a topic, and delete the cluster again."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.platform import ROOT, Platform, wait_gone
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Milliseconds, as Playwright counts; a cluster on a busy two-core machine can take minutes.
+CREATE_TIMEOUT_MS = 240_000
+DELETE_TIMEOUT_MS = 120_000
+PAGE_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright; no browser is ever downloaded."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, platform: Platform) -> Iterator[Page]:
+    context = browser.new_context(base_url=platform.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_test_id("username")).to_have_text(username)
+
+
+def cluster_dir(platform: Platform, cluster_id: str) -> Path:
+    rows = platform.sql("SELECT provider_ref FROM clusters_node WHERE cluster_id = %s", cluster_id)
+    assert rows and rows[0][0], f"cluster {cluster_id} has no provisioned node"
+    return Path(rows[0][0]).parent
+
+
+@pytest.mark.timeout(900)
+def test_create_watch_use_and_delete_a_cluster_in_the_console(
+    platform: Platform, tenant: dict, page: Page
+) -> None:
+    name = "console-demo"
+    sign_in(page, tenant["username"], tenant["password"])
+
+    page.goto("/clusters/new")
+    form = page.locator("form#create-cluster")
+    form.locator("input[name=name]").fill(name)
+    form.locator("select[name=region]").select_option("local/local")
+    form.locator("select[name=node_size]").select_option("local/dev-small")
+    form.locator("input[name=broker_count]").fill("1")
+    form.locator("select[name=zookeeper_count]").select_option("1")
+    form.locator("input[name=default_replication_factor]").fill("1")
+    expect(page.locator("#price-estimate")).to_have_text(re.compile(r"^\$[0-9.]+/h"))
+    form.locator("button[type=submit]").click()
+
+    expect(page).to_have_url(re.compile(r"/clusters/[0-9a-f-]{36}/$"))
+    cluster_id = re.search(r"/clusters/([0-9a-f-]{36})/", page.url).group(1)
+    badge = page.get_by_test_id("cluster-status")
+    expect(badge).to_have_text("creating")
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
+
+    # Proof that nothing reloads the page while the status changes: a reload or navigation would
+    # wipe the marker from `window` and fire framenavigated on the main frame.
+    navigations: list[str] = []
+    page.on(
+        "framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url)
+    )
+    page.evaluate("window.__sameDocument = 'still here'")
+
+    try:
+        expect(badge).to_have_text("running", timeout=CREATE_TIMEOUT_MS)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{platform.describe_failure()}") from None
+    assert page.evaluate("window.__sameDocument") == "still here"
+    assert navigations == []
+    expect(page.locator("[data-testid=operation-state]").first).to_have_text("succeeded")
+    expect(page.get_by_test_id("bootstrap")).to_have_text(re.compile(r"^127\.[0-9.]+:\d+$"))
+    expect(page.get_by_test_id("brokers-up")).to_have_text("1/1", timeout=PAGE_TIMEOUT_MS)
+
+    topic_form = page.locator("form#topic-create")
+    topic_form.locator("input[name=name]").fill("payments")
+    topic_form.locator("input[name=partitions]").fill("4")
+    topic_form.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text("Topic payments created.")
+    row = page.locator("#topic-list tr[data-topic=payments]")
+    expect(row.locator("td").nth(1)).to_have_text("4")
+    expect(row.locator("td").nth(2)).to_have_text("1")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "console-cluster-running.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 0
+
+    nodes_dir = cluster_dir(platform, cluster_id)
+    delete_form = page.locator("form#delete-cluster")
+    delete_form.locator("input[name=confirm_name]").fill(name)
+    delete_form.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text(f"Deleting {name}.")
+    expect(badge).to_have_text("deleted", timeout=DELETE_TIMEOUT_MS)
+    page.screenshot(path=str(ARTIFACTS / "console-cluster-deleted.png"), full_page=True)
+
+    api = platform.api(tenant["token"])
+    history = api.get(f"/clusters/{cluster_id}/operations/").json()["results"]
+    assert [(o["kind"], o["requested_by"]) for o in history] == [
+        ("delete", f"user:{tenant['username']}"),
+        ("create", f"user:{tenant['username']}"),
+    ]
+    deleted = platform.wait_operation(api, history[0]["id"])
+    assert deleted["state"] == "succeeded", (deleted, platform.describe_failure())
+    assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "deleted"
+    wait_gone(nodes_dir, 30)
+
+    page.goto("/")
+    expect(page.locator(f"#cluster-rows tr[data-cluster='{cluster_id}']")).to_have_count(0)
