@@ -19,6 +19,7 @@ from clusters.models import (
     Provider,
     Region,
 )
+from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationKind
 from provisioning.services import operation_start
 
@@ -141,6 +142,7 @@ def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -
             obj=cluster,
             details={"delete_protection": delete_protection},
         )
+        transaction.on_commit(lambda: publish_cluster_changed(cluster))
     return cluster
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from clusters import selectors, services, tokens, topics
-from clusters.actors import Actor, PermissionDenied
+from clusters.actors import Actor, PermissionDenied, require_write
 from clusters.console.forms import ClusterCreateForm, TokenCreateForm, TopicCreateForm
 from clusters.errors import ServiceError
 from clusters.models import ClusterStatus, Membership
@@ -66,6 +66,7 @@ def _list_context(actor: Actor) -> dict:
 
 @member_view
 def cluster_create(request: HttpRequest, actor: Actor) -> HttpResponse:
+    require_write(actor)
     form = ClusterCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         arguments = form.service_arguments()

@@ -353,8 +353,8 @@ def test_a_viewer_cannot_create_or_delete_clusters_in_the_console(
     assert listing.status_code == 200 and cluster_a["id"] in listing.text
     assert 'href="/clusters/new"' not in listing.text
 
+    assert console.get("/clusters/new").status_code == 403
     name = f"viewer-{uuid.uuid4().hex[:6]}"
-    # The create page itself may render for a viewer; the POST is where the refusal must happen.
     created = console_post(console, "/clusters/new", {"name": name, **CONSOLE_CLUSTER_FORM})
     assert created.status_code == 403 and "read-only" in created.text, (
         created.status_code,
