@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from dataplane.protocol.primitives import ProtocolError, Reader, Writer
@@ -199,6 +198,11 @@ class Message:
     versions: str
     flexible: str
     fields: tuple[F, ...]
+    # Compiled codecs by version. Not a functools.cache on the method: that hashes the whole frozen
+    # field tree on every call, which cost a few percent of a broker's CPU under load.
+    _codecs: dict[int, tuple[Decoder, Encoder]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def version_range(self) -> tuple[int, int]:
@@ -209,12 +213,16 @@ class Message:
     def is_flexible(self, version: int) -> bool:
         return _within(version, parse_versions(self.flexible))
 
-    @cache  # noqa: B019 - messages are module-level constants, never collected
     def codec(self, version: int) -> tuple[Decoder, Encoder]:
-        low, high = self.version_range
-        if not low <= version <= high:
-            raise ValueError(f"version {version} outside {self.versions}")
-        return _struct_codec(self.fields, version, self.is_flexible(version))
+        codec = self._codecs.get(version)
+        if codec is None:
+            low, high = self.version_range
+            if not low <= version <= high:
+                raise ValueError(f"version {version} outside {self.versions}")
+            codec = self._codecs[version] = _struct_codec(
+                self.fields, version, self.is_flexible(version)
+            )
+        return codec
 
     def decode(self, reader: Reader, version: int) -> dict:
         return self.codec(version)[0](reader)
