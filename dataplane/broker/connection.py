@@ -38,7 +38,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.broker = broker
         self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
         self._pending: deque[asyncio.Future[bytes | bytearray | None]] = deque()
-        self._backlog: deque[bytes] = deque()  # complete frames not yet started
+        self._backlog: deque[bytes | memoryview] = deque()  # complete frames not yet started
         self._wakeup = asyncio.Event()
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -115,7 +115,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     # --- requests -------------------------------------------------------------------------------
 
-    def _dispatch(self, frame: bytes) -> None:
+    def _dispatch(self, frame: bytes | memoryview) -> None:
         try:
             api_key, version = peek_api(frame)
         except _DECODE_ERRORS:
@@ -142,7 +142,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self._pending.append(task)
         self._wakeup.set()
 
-    def _reply_unsupported_api_versions(self, frame: bytes) -> None:
+    def _reply_unsupported_api_versions(self, frame: bytes | memoryview) -> None:
         # Answer with a v0 body listing our ranges so the client can retry with a version we know.
         correlation_id = struct.unpack_from(">i", frame, 4)[0]
         api = APIS[API_VERSIONS_KEY]

@@ -29,7 +29,9 @@ def encode_request(
     return bytes(writer.buf)
 
 
-def decode_response(api_key: int, version: int, message: Message, frame: bytes) -> tuple[int, dict]:
+def decode_response(
+    api_key: int, version: int, message: Message, frame: bytes | memoryview
+) -> tuple[int, dict]:
     """(correlation id, body) of a response frame without its size prefix."""
     reader = Reader(frame)
     correlation_id = reader.int32()

@@ -39,7 +39,9 @@ class FrameDecoder:
         self._buf = fresh
         self._start, self._end = 0, pending
 
-    def filled(self, count: int) -> list[bytes]:
+    def filled(self, count: int) -> list[bytes | memoryview]:
+        """Every frame completed by `count` more bytes: small ones copied out, a large one as a view
+        of the buffer made for it, which is then left to it."""
         self._end += count
         frames = []
         buf = self._buf
@@ -54,7 +56,15 @@ class FrameDecoder:
                 if frame_end > len(buf):
                     self._make_room(4 + size)
                 break
-            frames.append(bytes(buf[self._start + 4 : frame_end]))
+            if self._start == 0 and frame_end == len(buf) > _INITIAL_CAPACITY:
+                # `_make_room` sized this buffer for this frame alone: hand it over rather than
+                # copy a megabyte, and receive what follows into a fresh buffer.
+                frames.append(memoryview(buf)[4:frame_end])
+                self._buf = buf = bytearray(_INITIAL_CAPACITY)
+                self._start = self._end = 0
+                continue
+            # Through a memoryview: slicing the bytearray itself would copy the frame twice.
+            frames.append(bytes(memoryview(buf)[self._start + 4 : frame_end]))
             self._start = frame_end
         if self._start == self._end:
             self._start = self._end = 0

@@ -24,7 +24,7 @@ def read_request_header(reader: Reader, flexible: bool) -> RequestHeader:
     return header
 
 
-def peek_api(frame: bytes) -> tuple[int, int]:
+def peek_api(frame: bytes | memoryview) -> tuple[int, int]:
     reader = Reader(frame)
     return reader.int16(), reader.int16()
 
