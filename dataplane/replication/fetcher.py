@@ -13,11 +13,13 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from dataplane.broker.dispatch import APIS
-from dataplane.protocol.client_codec import decode_response, encode_request, frame_size
+from dataplane.protocol.client_codec import decode_response, encode_request
 from dataplane.protocol.errors import ErrorCode
+from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
 from dataplane.protocol.primitives import ProtocolError
 from dataplane.protocol.records import InvalidBatch
 
@@ -33,38 +35,99 @@ LATEST_TIMESTAMP = -1
 TopicPartition = tuple[str, int]
 
 
+class _ResponseFrames(asyncio.BufferedProtocol):
+    """Receives a peer's response frames straight into a reusable buffer (a large frame into one of
+    its own, never copied), where a StreamReader copied each megabyte-sized fetch response twice and
+    paused and resumed the socket every 128 KiB on the way."""
+
+    def __init__(self, max_frame_size: int) -> None:
+        self._decoder = FrameDecoder(max_frame_size)
+        self._frames: deque[bytes | memoryview] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: Exception | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._decoder.writable()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            self._frames.extend(self._decoder.filled(nbytes))
+        except FrameTooLarge as exc:
+            assert self.transport is not None
+            self.transport.abort()
+            self._fail(ProtocolError(str(exc)))
+            return
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(exc or ConnectionError("the leader closed the connection"))
+
+    def _fail(self, error: Exception) -> None:
+        if self._error is None:
+            self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def next_frame(self) -> bytes | memoryview:
+        """The next complete frame (without its size prefix); raises once the connection is gone."""
+        while not self._frames:
+            if self._error is not None:
+                raise self._error
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._frames.popleft()
+
+
 class PeerConnection:
     """One connection to another broker, one request at a time."""
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client_id: str
+        self, transport: asyncio.Transport, frames: _ResponseFrames, client_id: str
     ) -> None:
-        self.reader = reader
-        self.writer = writer
+        self.transport = transport
+        self.frames = frames
         self.client_id = client_id
         self.correlation = itertools.count(1)
 
     @classmethod
-    async def open(cls, host: str, port: int, client_id: str, timeout: float) -> PeerConnection:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        return cls(reader, writer, client_id)
+    async def open(
+        cls, host: str, port: int, client_id: str, timeout: float, max_frame_size: int
+    ) -> PeerConnection:
+        """Connect to `host:port`; responses larger than `max_frame_size` close the connection."""
+        transport, frames = await asyncio.wait_for(
+            asyncio.get_running_loop().create_connection(
+                lambda: _ResponseFrames(max_frame_size), host, port
+            ),
+            timeout,
+        )
+        return cls(transport, frames, client_id)
 
     async def request(self, api_key: int, version: int, body: dict, timeout: float) -> dict:
         api = APIS[api_key]
         correlation_id = next(self.correlation)
-        self.writer.write(
+        # Requests are small and one at a time, so the transport's buffer never needs draining.
+        self.transport.write(
             encode_request(api_key, version, correlation_id, self.client_id, api.request, body)
         )
-        await self.writer.drain()
-        size = frame_size(await asyncio.wait_for(self.reader.readexactly(4), timeout))
-        frame = await asyncio.wait_for(self.reader.readexactly(size), timeout)
+        frame = await asyncio.wait_for(self.frames.next_frame(), timeout)
         received, response = decode_response(api_key, version, api.response, frame)
         if received != correlation_id:
             raise ProtocolError(f"response {received} does not answer request {correlation_id}")
         return response
 
     def close(self) -> None:
-        self.writer.close()
+        self.transport.close()
 
 
 class Throttle:
@@ -114,7 +177,11 @@ class ReplicaFetcher:
             if broker is None:
                 raise ConnectionError(f"leader {self.leader} is not registered")
             self._connection = await PeerConnection.open(
-                broker.host, broker.port, f"replica-fetcher-{self.manager.broker_id}", 10
+                broker.host,
+                broker.port,
+                f"replica-fetcher-{self.manager.broker_id}",
+                10,
+                self.manager.config["socket.request.max.bytes"],
             )
         return self._connection
 
@@ -136,7 +203,6 @@ class ReplicaFetcher:
                 OSError,
                 ProtocolError,
                 TimeoutError,
-                asyncio.IncompleteReadError,
                 ConnectionError,
             ) as exc:
                 log.debug(
