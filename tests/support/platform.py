@@ -31,8 +31,9 @@ def _database_url(name: str) -> str:
 
 
 class Platform:
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, web_workers: int = 1) -> None:
         self.base_dir = base_dir
+        self.web_workers = web_workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         tag = f"{os.getpid()}-{secrets.token_hex(3)}"
@@ -52,7 +53,7 @@ class Platform:
             "CONTROLPLANE_URL": self.url,
             "CELERY_QUEUE": f"test-{tag}",
             "CHANNELS_PREFIX": f"test-{tag}",
-            "HEALTH_REPORT_INTERVAL_S": "1",
+            "HEALTH_REPORT_INTERVAL_S": "2",
             "OPERATION_LEASE_S": "6",
             "RECONCILE_INTERVAL_S": "3",
             "PYTHONUNBUFFERED": "1",
@@ -80,6 +81,8 @@ class Platform:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--workers",
+                str(self.web_workers),
             ],
         )
         self.start_worker()
