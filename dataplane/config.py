@@ -219,6 +219,7 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "health.report.url": ("string", ""),  # where to POST health reports (the control plane)
     "health.report.token": ("string", ""),
     "health.report.interval.ms": ("long", "5000"),
+    "metrics.listener": ("string", ""),  # host:port for Prometheus text at /metrics; empty: off
     "log.cleaner.enable": ("bool", "true"),
     "log.cleaner.backoff.ms": ("long", "15000"),
     "broker.rack": ("string", ""),

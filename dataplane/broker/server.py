@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 
 from dataplane.broker.connection import KafkaConnection
 from dataplane.broker.dispatch import APIS, Api
 from dataplane.broker.health_report import HealthReporter
+from dataplane.broker.metrics import MetricsServer, broker_facts
 from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.config import BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
@@ -38,6 +40,8 @@ class Broker:
         self.bytes_in = 0  # every byte read from or written to clients and followers
         self.bytes_out = 0
         self.health_reporter: HealthReporter | None = None
+        self.metrics_server: MetricsServer | None = None
+        self.started = time.monotonic()
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -90,6 +94,15 @@ class Broker:
             await server.start_serving()
         if isinstance(self.metadata, ZooKeeperMetadataStore):
             await self.metadata.register()
+        if self.config["metrics.listener"]:
+            host, _, port = self.config["metrics.listener"].rpartition(":")
+            self.metrics_server = MetricsServer(
+                host or "127.0.0.1",
+                int(port),
+                lambda: broker_facts(self, self.started),
+                {"broker_id": str(self.config.broker_id), "cluster_id": self.metadata.cluster_id},
+            )
+            await self.metrics_server.start()
         if self.config["health.report.url"]:
             self.health_reporter = HealthReporter(
                 self.config["health.report.url"],
@@ -134,6 +147,8 @@ class Broker:
             self.replicas.fetchers.stop()
         for server in self._servers:
             server.close()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         for connection in list(self.connections):
             connection.close()
         if self.metadata is not None:

@@ -78,3 +78,50 @@ def test_broker_keeps_serving_when_the_control_plane_is_away(
     producer.produce(topic_name, b"still here")
     assert producer.flush(20) == 0
     assert broker.process.poll() is None
+
+
+def test_metrics_endpoint_serves_prometheus_text_and_refuses_the_rest(
+    make_broker: Callable[..., BrokerProcess], topic_name: str
+) -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from dataplane.broker.metrics import METRICS
+    from tests.support.ports import free_port
+
+    port = free_port()
+    broker = make_broker({"metrics.listener": f"127.0.0.1:{port}", "num.partitions": 3})
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce(topic_name, b"x" * 500)
+    assert producer.flush(20) == 0
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = {
+        line.split("{", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if not line.startswith("#")
+    }
+    assert set(samples) == {f"dataplane_{name}" for name in METRICS}
+    assert 'broker_id="0"' in text
+    assert samples["dataplane_leader_partitions"] >= 3
+    assert samples["dataplane_bytes_in_total"] >= 500
+    assert samples["dataplane_under_replicated"] == 0
+
+    def status(method: str, path: str) -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert status("GET", "/") == 404
+    assert status("POST", "/metrics") == 405
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"\x00\xff garbage without an end of headers")
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100).startswith(b"HTTP/1.0 400")
+    assert status("GET", "/metrics") == 200
+    assert broker.process.poll() is None

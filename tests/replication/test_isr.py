@@ -5,12 +5,26 @@ SIGCONT the follower catches up and is taken back into the ISR."""
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import pytest
 from confluent_kafka import ElectionType, TopicPartition
 
 from tests.replication.clients import ProducerThread, check_acknowledged_survived, read_partitions
 from tests.support.cluster import wait_until
+from tests.support.ports import free_port
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The broker's Prometheus metrics, by name without labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    return {
+        line.split("{", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
 
 
 def metadata_isr(cluster, topic: str, partition: int = 0) -> list[int]:
@@ -27,6 +41,8 @@ def test_paused_follower_leaves_and_rejoins_isr(make_cluster, topic_name, detect
     # With "lag-only" broker 3 keeps its ZooKeeper session through the pause, so only the leader's
     # replica.lag.time.max.ms check can take it out of the ISR.
     per_broker = {3: {"zookeeper.session.timeout.ms": 30000}} if detection == "lag-only" else {}
+    metrics_port = free_port()
+    per_broker[1] = {"metrics.listener": f"127.0.0.1:{metrics_port}"}
     cluster = make_cluster(3, broker_overrides=per_broker)
     cluster.create_topic(topic_name, assignment=[[1, 2, 3]], config={"min.insync.replicas": "2"})
 
@@ -43,6 +59,11 @@ def test_paused_follower_leaves_and_rejoins_isr(make_cluster, topic_name, detect
     )
     if detection == "lag-only":
         assert 3 in cluster.registered(), "broker 3's session should outlive the pause"
+        # The leader itself shrank the ISR, and says so on its metrics endpoint.
+        metrics = scrape(metrics_port)
+        assert metrics["dataplane_isr_shrinks_total"] >= 1
+        assert metrics["dataplane_under_replicated"] >= 1
+        assert metrics["dataplane_controller"] in (1, 2, 3)
     # replica.lag.time.max.ms is 3 s: the follower is not dropped at once, nor long after.
     assert 2.0 <= left_after <= 12, f"follower left the ISR after {left_after:.1f}s"
 
@@ -54,6 +75,9 @@ def test_paused_follower_leaves_and_rejoins_isr(make_cluster, topic_name, detect
     cluster[3].resume()
     cluster.wait_isr(topic_name, 0, [1, 2, 3], timeout=30)
     wait_until(lambda: metadata_isr(cluster, topic_name) == [1, 2, 3], 10, "metadata ISR [1, 2, 3]")
+    metrics = scrape(metrics_port)
+    assert metrics["dataplane_isr_expands_total"] >= 1
+    assert metrics["dataplane_bytes_in_total"] > 0 and metrics["dataplane_leader_partitions"] >= 1
 
     producer.join()
     assert not producer.failed, producer.failed[:5]
