@@ -6,7 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ElectionType,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -178,3 +185,70 @@ def verify_round_trip(
         log(f"test topic {topic} (RF {replication_factor}): record written and read back")
     finally:
         topic_delete(bootstrap, topic)
+
+
+@dataclass
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+
+
+@dataclass
+class ClusterState:
+    brokers: set[int]
+    controller: int
+    partitions: list[PartitionState]
+    min_isr: dict[str, int]
+
+    @property
+    def under_replicated(self) -> list[PartitionState]:
+        return [p for p in self.partitions if set(p.isr) != set(p.replicas)]
+
+
+def cluster_state(bootstrap: str) -> ClusterState:
+    """Brokers, controller, every partition's leader, replicas and ISR, and each topic's min ISR."""
+    admin = _admin(bootstrap)
+    try:
+        metadata = admin.list_topics(timeout=TIMEOUT_S)
+    except KafkaException as exc:
+        raise _error(exc) from exc
+    partitions = [
+        PartitionState(t.topic, p.id, p.leader, list(p.replicas), list(p.isrs))
+        for t in metadata.topics.values()
+        for p in t.partitions.values()
+    ]
+    min_isr: dict[str, int] = {}
+    if metadata.topics:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in metadata.topics]
+        for resource, future in admin.describe_configs(
+            resources, request_timeout=TIMEOUT_S
+        ).items():
+            try:
+                entry = future.result().get("min.insync.replicas")
+            except KafkaException:
+                continue
+            min_isr[resource.name] = int(entry.value) if entry and entry.value else 1
+    return ClusterState(set(metadata.brokers), metadata.controller_id, partitions, min_isr)
+
+
+def elect_preferred_leaders(bootstrap: str, partitions: list[PartitionState]) -> None:
+    """Move leadership back to each partition's preferred (first) replica."""
+    if not partitions:
+        return
+    admin = _admin(bootstrap)
+    # No request_timeout: confluent-kafka's binding rejects keyword arguments for this call.
+    future = admin.elect_leaders(
+        ElectionType.PREFERRED, [TopicPartition(p.topic, p.partition) for p in partitions]
+    )
+    try:
+        results = future.result()
+    except KafkaException as exc:
+        raise _error(exc) from exc
+    for tp, error in results.items():
+        if error is not None and error.code() != KafkaError.ELECTION_NOT_NEEDED:
+            raise ClusterUnreachable(
+                f"preferred election for {tp.topic}-{tp.partition}: {error.str()}"
+            )

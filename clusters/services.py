@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
-from clusters.errors import Conflict, InvalidInput
+from clusters.errors import Conflict, InvalidInput, NotReady
 from clusters.models import (
     NAME_VALIDATOR,
     Cluster,
@@ -144,6 +144,26 @@ def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -
         )
         transaction.on_commit(lambda: publish_cluster_changed(cluster))
     return cluster
+
+
+def cluster_restart(*, actor: Actor, cluster: Cluster) -> Operation:
+    """Restart every broker, one at a time, each only when the cluster can spare it."""
+    from provisioning.workflows import restart_plan
+
+    require_write(actor)
+    if cluster.status != ClusterStatus.RUNNING:
+        raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be restarted.")
+    steps, plan = restart_plan(cluster)
+    with transaction.atomic():
+        operation = operation_start(
+            cluster=cluster,
+            kind=OperationKind.RESTART,
+            requested_by=actor.label,
+            steps=steps,
+            plan=plan,
+        )
+        audit_record(actor=actor, action="cluster.restart", obj=cluster, details=plan)
+    return operation
 
 
 def cluster_delete(*, actor: Actor, cluster: Cluster, confirm_name: str) -> Operation:

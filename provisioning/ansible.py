@@ -24,6 +24,7 @@ def run_playbook(
     inventory: dict[str, Any],
     log: Callable[[str], None],
     extravars: dict[str, Any] | None = None,
+    limit: str | None = None,
 ) -> None:
     failures: list[str] = []
 
@@ -47,6 +48,7 @@ def run_playbook(
             playbook=playbook,
             inventory=inventory,
             extravars=extravars or {},
+            limit=limit,
             event_handler=on_event,
             quiet=True,
             envvars={

@@ -6,12 +6,13 @@ import uuid
 
 from django.db import models
 
-from clusters.models import Cluster
+from clusters.models import Cluster, Node
 
 
 class OperationKind(models.TextChoices):
     CREATE = "create"
     DELETE = "delete"
+    RESTART = "restart"
 
 
 class OperationState(models.TextChoices):
@@ -34,6 +35,7 @@ class Operation(models.Model):
     )
     error = models.TextField(blank=True)
     requested_by = models.CharField(max_length=200)
+    plan = models.JSONField(default=dict, blank=True)  # what the operation will do, shown up front
     attempts = models.PositiveSmallIntegerField(default=0)
     # The worker running the operation renews this lease; past it, the reconciler takes over.
     lease_owner = models.CharField(max_length=200, blank=True)
@@ -65,6 +67,9 @@ class OperationStep(models.Model):
     operation = models.ForeignKey(Operation, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=60)  # a key into the workflow's step table
+    node = models.ForeignKey(
+        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     title = models.CharField(max_length=200)
     state = models.CharField(
         max_length=12, choices=OperationState.choices, default=OperationState.PENDING

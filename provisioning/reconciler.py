@@ -15,6 +15,7 @@ from clusters.models import Cluster, ClusterStatus, Node, NodeRole, NodeStatus
 from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationState
 from provisioning.providers import get_provider
+from provisioning.runner import FAILED_CLUSTER_STATUS
 from provisioning.services import enqueue
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ def _recover_operations(report: Report) -> None:
                 locked.steps.filter(state=OperationState.RUNNING).update(
                     state=OperationState.FAILED, error="worker lost", finished_at=now
                 )
-                Cluster.objects.filter(pk=locked.cluster_id).update(status=ClusterStatus.FAILED)
+                Cluster.objects.filter(pk=locked.cluster_id).update(
+                    status=FAILED_CLUSTER_STATUS[locked.kind]
+                )
                 report.failed.append(
                     f"operation {locked.pk} ({locked.kind} {operation.cluster.name})"
                 )

@@ -21,13 +21,21 @@ from django.utils import timezone
 from clusters.models import Cluster, ClusterStatus
 from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationKind, OperationState, OperationStep
-from provisioning.workflows import STEPS, StepContext
+from provisioning.workflows import STEP_TABLE, StepContext
 
 logger = logging.getLogger(__name__)
 
 FINAL_CLUSTER_STATUS = {
     OperationKind.CREATE: ClusterStatus.RUNNING,
     OperationKind.DELETE: ClusterStatus.DELETED,
+    OperationKind.RESTART: ClusterStatus.RUNNING,
+}
+# A failed roll stops between brokers and leaves the cluster serving; a failed build or teardown
+# leaves it in need of attention.
+FAILED_CLUSTER_STATUS = {
+    OperationKind.CREATE: ClusterStatus.FAILED,
+    OperationKind.DELETE: ClusterStatus.FAILED,
+    OperationKind.RESTART: ClusterStatus.RUNNING,
 }
 LOG_FLUSH_S = 1.0
 
@@ -128,7 +136,7 @@ def execute(operation_id: str) -> str:
     keeper = LeaseKeeper(operation.pk, owner)
     keeper.start()
     try:
-        for step in operation.steps.order_by("position"):
+        for step in operation.steps.select_related("node").order_by("position"):
             if step.state == OperationState.SUCCEEDED:
                 continue
             if not run_step(operation, step, cluster):
@@ -151,7 +159,7 @@ def run_step(operation: Operation, step: OperationStep, cluster: Cluster) -> boo
     if operation.attempts > 1:
         log(f"resuming (attempt {operation.attempts})")
     try:
-        STEPS[(operation.kind, step.name)].run(StepContext(cluster=cluster, log=log))
+        STEP_TABLE[step.name].run(StepContext(cluster=cluster, log=log, node=step.node))
     except Exception as exc:
         logger.warning("operation %s step %s failed", operation.pk, step.name, exc_info=True)
         log("".join(traceback.format_exception_only(exc)).strip())
@@ -194,4 +202,6 @@ def succeed(operation: Operation, cluster: Cluster) -> str:
 
 
 def fail(operation: Operation, cluster: Cluster, error: str) -> str:
-    return _finish(operation, cluster, OperationState.FAILED, ClusterStatus.FAILED, error)
+    return _finish(
+        operation, cluster, OperationState.FAILED, FAILED_CLUSTER_STATUS[operation.kind], error
+    )

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
 from clusters.errors import Conflict
-from clusters.models import Cluster, ClusterStatus
+from clusters.models import Cluster, ClusterStatus, Node
 from monitoring.events import publish_cluster_changed
 from provisioning.models import (
     ACTIVE_STATES,
@@ -16,11 +16,12 @@ from provisioning.models import (
     OperationState,
     OperationStep,
 )
-from provisioning.workflows import WORKFLOWS
+from provisioning.workflows import WORKFLOWS, Step
 
 STATUS_WHILE_RUNNING = {
     OperationKind.CREATE: ClusterStatus.CREATING,
     OperationKind.DELETE: ClusterStatus.DELETING,
+    OperationKind.RESTART: ClusterStatus.UPDATING,
 }
 
 
@@ -30,8 +31,18 @@ def enqueue(operation: Operation) -> None:
     run_operation.delay(str(operation.pk))
 
 
-def operation_start(*, cluster: Cluster, kind: str, requested_by: str) -> Operation:
-    """Create the operation with its steps; a worker picks it up once the transaction commits."""
+def operation_start(
+    *,
+    cluster: Cluster,
+    kind: str,
+    requested_by: str,
+    steps: list[tuple[Step, Node | None]] | None = None,
+    plan: dict | None = None,
+) -> Operation:
+    """Create the operation with its steps (the kind's fixed workflow unless given); a worker picks
+    it up once the transaction commits."""
+    if steps is None:
+        steps = [(step, None) for step in WORKFLOWS[kind]]
     with transaction.atomic():
         locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
         if locked.operations.filter(state__in=ACTIVE_STATES).exists():
@@ -39,13 +50,19 @@ def operation_start(*, cluster: Cluster, kind: str, requested_by: str) -> Operat
         try:
             with transaction.atomic():
                 operation = Operation.objects.create(
-                    cluster=locked, kind=kind, requested_by=requested_by
+                    cluster=locked, kind=kind, requested_by=requested_by, plan=plan or {}
                 )
         except IntegrityError:
             raise Conflict("Another operation is in progress on this cluster.") from None
         OperationStep.objects.bulk_create(
-            OperationStep(operation=operation, position=i, name=step.name, title=step.title)
-            for i, step in enumerate(WORKFLOWS[kind])
+            OperationStep(
+                operation=operation,
+                position=i,
+                name=step.name,
+                title=f"{step.title} {node.index} ({node.name})" if node else step.title,
+                node=node,
+            )
+            for i, (step, node) in enumerate(steps)
         )
         locked.status = STATUS_WHILE_RUNNING[kind]
         locked.save(update_fields=["status", "updated_at"])

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ ZOOKEEPER_CHROOT = "/streamplane"
 class StepContext:
     cluster: Cluster
     log: Callable[[str], None]
+    node: Node | None = None  # for steps that act on one node
 
     @property
     def provider(self) -> Provider:
@@ -173,6 +175,102 @@ def destroy_nodes(ctx: StepContext) -> None:
         node.save(update_fields=["status"])
 
 
+# --- rolling restart ------------------------------------------------------------------------------
+
+REGISTER_TIMEOUT_S = 120
+CATCH_UP_TIMEOUT_S = 600
+
+
+def check_may_go_down(state, broker_id: int) -> None:
+    """Refuse to stop a broker if any partition would lose its last replica or fall below min ISR."""
+    problems = []
+    for p in state.partitions:
+        if broker_id not in p.replicas:
+            continue
+        remaining = [r for r in p.isr if r != broker_id]
+        needed = state.min_isr.get(p.topic, 1)
+        if len(p.replicas) == 1:
+            problems.append(f"{p.topic}-{p.partition} has its only replica on broker {broker_id}")
+        elif len(remaining) < needed:
+            problems.append(
+                f"{p.topic}-{p.partition} would have {len(remaining)} in-sync replica(s) "
+                f"{remaining}, below min.insync.replicas={needed}"
+            )
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        raise RuntimeError(f"broker {broker_id} may not go down: {shown}")
+
+
+def _wait(condition: Callable[[], object], timeout: float, what: str, log: Callable[[str], None]):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+        except Exception as exc:  # the cluster may answer errors while a broker restarts
+            result, last_error = None, exc
+        else:
+            last_error = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(1)
+
+
+def restart_broker(ctx: StepContext) -> None:
+    from clusters import kafka
+    from provisioning.ansible import run_playbook
+
+    node = ctx.node
+    assert node is not None
+    bootstrap = ctx.cluster.bootstrap_servers
+    state = kafka.cluster_state(bootstrap)
+    if node.index in state.brokers:
+        check_may_go_down(state, node.index)
+        ctx.log(f"broker {node.index} may go down: every partition keeps min.insync.replicas")
+    else:
+        ctx.log(f"broker {node.index} is not registered; restarting it without the check")
+    run_playbook("restart_broker.yml", inventory(ctx), ctx.log, limit=node.name)
+    _wait(
+        lambda: node.index in kafka.cluster_state(bootstrap).brokers,
+        REGISTER_TIMEOUT_S,
+        f"broker {node.index} to register",
+        ctx.log,
+    )
+    ctx.log(f"broker {node.index} registered")
+    _wait(
+        lambda: not kafka.cluster_state(bootstrap).under_replicated,
+        CATCH_UP_TIMEOUT_S,
+        "under-replicated partitions to reach zero",
+        ctx.log,
+    )
+    ctx.log("no under-replicated partitions")
+    state = kafka.cluster_state(bootstrap)
+    misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
+    kafka.elect_preferred_leaders(bootstrap, misplaced)
+    ctx.log(f"preferred leader election for {len(misplaced)} partition(s)")
+
+
+def restart_plan(cluster: Cluster) -> tuple[list[tuple[Step, Node | None]], dict]:
+    """One step per broker, the controller last, so leadership moves once per broker at most."""
+    from clusters import kafka
+
+    brokers = list(cluster.nodes.filter(role=NodeRole.BROKER).exclude(status=NodeStatus.DESTROYED))
+    controller = kafka.cluster_state(cluster.bootstrap_servers).controller
+    brokers.sort(key=lambda n: (n.index == controller, n.index))
+    steps = [(STEP_TABLE["restart_broker"], node) for node in brokers]
+    plan = {
+        "order": [node.name for node in brokers],
+        "controller": controller,
+        "checks": "before each broker: no partition may fall below min.insync.replicas; after: "
+        "registered, zero under-replicated partitions, preferred leaders restored",
+    }
+    return steps, plan
+
+
 WORKFLOWS: dict[str, list[Step]] = {
     "create": [
         Step("allocate_nodes", "Allocate nodes", allocate_nodes),
@@ -185,4 +283,6 @@ WORKFLOWS: dict[str, list[Step]] = {
         Step("destroy_nodes", "Destroy nodes and their data", destroy_nodes),
     ],
 }
-STEPS = {(kind, step.name): step for kind, steps in WORKFLOWS.items() for step in steps}
+STEP_TABLE = {step.name: step for steps in WORKFLOWS.values() for step in steps} | {
+    "restart_broker": Step("restart_broker", "Restart broker", restart_broker),
+}

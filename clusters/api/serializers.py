@@ -97,10 +97,21 @@ class ClusterDeleteSerializer(serializers.Serializer):
 
 class OperationStepSerializer(serializers.ModelSerializer):
     position = serializers.SerializerMethodField()
+    node = serializers.UUIDField(source="node_id", read_only=True, allow_null=True)
 
     class Meta:
         model = OperationStep
-        fields = ["position", "name", "title", "state", "error", "log", "started_at", "finished_at"]
+        fields = [
+            "position",
+            "name",
+            "title",
+            "node",
+            "state",
+            "error",
+            "log",
+            "started_at",
+            "finished_at",
+        ]
 
     def get_position(self, step: OperationStep) -> int:
         return step.position + 1
@@ -119,6 +130,7 @@ class OperationSerializer(serializers.ModelSerializer):
             "state",
             "error",
             "requested_by",
+            "plan",
             "attempts",
             "created_at",
             "started_at",

@@ -137,6 +137,15 @@ class ClusterDetail(APIView):
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
 
 
+class ClusterRestart(APIView):
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    def post(self, request: Request, cluster_id) -> Response:
+        actor = actor_for(request)
+        cluster = selectors.cluster_get(actor.organisation, cluster_id)
+        operation = services.cluster_restart(actor=actor, cluster=cluster)
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+
 class ClusterNodes(generics.ListAPIView):
     serializer_class = NodeSerializer
 

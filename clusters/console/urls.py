@@ -12,11 +12,17 @@ urlpatterns = [
     path("clusters/<uuid:cluster_id>/topics", views.cluster_topics_partial, name="cluster-topics"),
     path("clusters/<uuid:cluster_id>/topics/new", views.topic_create, name="topic-create"),
     path(
+        "clusters/<uuid:cluster_id>/topics/<str:name>/configs",
+        views.topic_configure,
+        name="topic-configure",
+    ),
+    path(
         "clusters/<uuid:cluster_id>/topics/<str:name>/delete",
         views.topic_delete,
         name="topic-delete",
     ),
     path("clusters/<uuid:cluster_id>/delete", views.cluster_delete, name="cluster-delete"),
+    path("clusters/<uuid:cluster_id>/restart", views.cluster_restart, name="cluster-restart"),
     path(
         "clusters/<uuid:cluster_id>/protection", views.cluster_protection, name="cluster-protection"
     ),

@@ -144,6 +144,28 @@ def topic_create(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse
 
 @member_view
 @require_POST
+def topic_configure(request: HttpRequest, actor: Actor, cluster_id, name: str) -> HttpResponse:
+    """Set one topic setting; an empty value resets it to the broker default."""
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    key = request.POST.get("key", "").strip()
+    value = request.POST.get("value", "").strip()
+    if not key:
+        messages.error(request, "Name the setting to change.")
+    else:
+        try:
+            topics.topic_update(
+                actor=actor, cluster=cluster, name=name, configs={key: value or None}
+            )
+            messages.success(
+                request, f"{name}: {key} {'set to ' + value if value else 'reset to its default'}."
+            )
+        except ServiceError as exc:
+            _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
 def topic_delete(request: HttpRequest, actor: Actor, cluster_id, name: str) -> HttpResponse:
     cluster = selectors.cluster_get(actor.organisation, cluster_id)
     try:
@@ -163,6 +185,18 @@ def cluster_delete(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespon
             actor=actor, cluster=cluster, confirm_name=request.POST.get("confirm_name", "")
         )
         messages.success(request, f"Deleting {cluster.name}.")
+    except ServiceError as exc:
+        _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def cluster_restart(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    try:
+        services.cluster_restart(actor=actor, cluster=cluster)
+        messages.success(request, f"Restarting the brokers of {cluster.name}, one at a time.")
     except ServiceError as exc:
         _service_error(request, exc)
     return redirect("console:cluster-detail", cluster_id=cluster.pk)

@@ -104,6 +104,21 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     expect(row.locator("td").nth(1)).to_have_text("4")
     expect(row.locator("td").nth(2)).to_have_text("1")
 
+    # Change a topic setting from its row, then reset it.
+    configure = row.locator("form.topic-configure")
+    configure.locator("input[name=key]").fill("retention.ms")
+    configure.locator("input[name=value]").fill("7200000")
+    configure.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text("payments: retention.ms set to 7200000.")
+    expect(row.locator("td").nth(3)).to_contain_text("retention.ms=7200000")
+    topic = platform.api(tenant["token"]).get(f"/clusters/{cluster_id}/topics/payments/").json()
+    assert topic["configs"]["retention.ms"] == "7200000"
+    configure = row.locator("form.topic-configure")
+    configure.locator("input[name=key]").fill("retention.ms")
+    configure.locator("button[type=submit]").click()
+    expect(page.locator(".messages")).to_contain_text("payments: retention.ms reset")
+    expect(row.locator("td").nth(3)).not_to_contain_text("retention.ms=")
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "console-cluster-running.png"
     page.screenshot(path=str(screenshot), full_page=True)

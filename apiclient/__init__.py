@@ -1,0 +1,1 @@
+"""A client of the control plane's REST API, and the `streamplane` command built on it."""

@@ -1,0 +1,150 @@
+"""`streamplane`: clusters from the command line, for people and CI.
+
+    export STREAMPLANE_URL=http://127.0.0.1:8000 STREAMPLANE_TOKEN=sp_...
+    streamplane clusters create orders --brokers 3 --size dev-small --wait
+    streamplane clusters list
+    streamplane clusters restart orders --wait
+    streamplane operations wait <operation id>
+    streamplane clusters delete orders --wait
+
+Waiting shows a progress bar over the operation's steps; the exit status is 0 only if it succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from apiclient.client import Api, ApiError
+
+
+def follow(api: Api, operation: dict[str, Any], quiet: bool) -> int:
+    """Wait for the operation with a progress bar (one tick per finished step); 0 if it succeeded."""
+    steps = len(operation["steps"])
+    with tqdm(
+        total=steps, unit="step", desc=operation["kind"], disable=quiet, file=sys.stderr
+    ) as bar:
+
+        def update(current: dict[str, Any]) -> None:
+            done = sum(1 for s in current["steps"] if s["state"] == "succeeded")
+            running = next((s["title"] for s in current["steps"] if s["state"] == "running"), "")
+            bar.set_postfix_str(running or current["state"], refresh=False)
+            bar.update(done - bar.n)
+
+        final = api.wait(operation["id"], update)
+    if final["state"] != "succeeded":
+        failed = next((s for s in final["steps"] if s["state"] == "failed"), None)
+        where = f" at step {failed['position']} ({failed['title']})" if failed else ""
+        print(f"{final['kind']} {final['state']}{where}: {final['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_list(api: Api, args: argparse.Namespace) -> int:
+    clusters = list(api.paged("/clusters/"))
+    if args.json:
+        print(json.dumps(clusters, indent=2))
+        return 0
+    print(f"{'NAME':<24} {'STATUS':<10} {'BROKERS':>7}  BOOTSTRAP")
+    for cluster in clusters:
+        print(
+            f"{cluster['name']:<24} {cluster['status']:<10} {cluster['broker_count']:>7}  "
+            f"{cluster['bootstrap_servers'] or '-'}"
+        )
+    return 0
+
+
+def cmd_create(api: Api, args: argparse.Namespace) -> int:
+    spec = {
+        "name": args.name,
+        "provider": args.provider,
+        "region": args.region,
+        "node_size": args.size,
+        "broker_count": args.brokers,
+        "zookeeper_count": args.zookeepers,
+        "default_replication_factor": args.replication_factor or min(3, args.brokers),
+    }
+    answer = api.create_cluster(spec, args.idempotency_key)
+    cluster, operation = answer["cluster"], answer["operation"]
+    print(f"cluster {cluster['name']} ({cluster['id']}), operation {operation['id']}")
+    if not args.wait:
+        return 0
+    code = follow(api, operation, args.quiet)
+    if code == 0:
+        print(f"bootstrap servers: {api.find_cluster(cluster['id'])['bootstrap_servers']}")
+    return code
+
+
+def cmd_delete(api: Api, args: argparse.Namespace) -> int:
+    cluster = api.find_cluster(args.name)
+    operation = api.delete_cluster(cluster["id"], cluster["name"])
+    print(f"deleting {cluster['name']}, operation {operation['id']}")
+    return follow(api, operation, args.quiet) if args.wait else 0
+
+
+def cmd_restart(api: Api, args: argparse.Namespace) -> int:
+    cluster = api.find_cluster(args.name)
+    operation = api.request("POST", f"/clusters/{cluster['id']}/restart/")
+    order = " → ".join(operation["plan"].get("order", []))
+    print(f"rolling restart of {cluster['name']} ({order}), operation {operation['id']}")
+    return follow(api, operation, args.quiet) if args.wait else 0
+
+
+def cmd_wait(api: Api, args: argparse.Namespace) -> int:
+    return follow(api, api.operation(args.operation_id), args.quiet)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="streamplane", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("STREAMPLANE_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--token", default=os.environ.get("STREAMPLANE_TOKEN"))
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    clusters = groups.add_parser("clusters").add_subparsers(dest="command", required=True)
+    listing = clusters.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_list)
+    create = clusters.add_parser("create")
+    create.add_argument("name")
+    create.add_argument("--provider", default="local")
+    create.add_argument("--region", default="local")
+    create.add_argument("--size", default="dev-small")
+    create.add_argument("--brokers", type=int, default=3)
+    create.add_argument("--zookeepers", type=int, default=1, choices=[1, 3])
+    create.add_argument("--replication-factor", type=int)
+    create.add_argument("--idempotency-key", help="retries with the same key create nothing new")
+    create.add_argument("--wait", action="store_true", help="follow the operation to its end")
+    create.set_defaults(run=cmd_create)
+    delete = clusters.add_parser("delete")
+    delete.add_argument("name", help="the cluster's name (or id)")
+    delete.add_argument("--wait", action="store_true")
+    delete.set_defaults(run=cmd_delete)
+
+    restart = clusters.add_parser("restart", help="rolling restart, one broker at a time")
+    restart.add_argument("name", help="the cluster's name (or id)")
+    restart.add_argument("--wait", action="store_true")
+    restart.set_defaults(run=cmd_restart)
+
+    operations = groups.add_parser("operations").add_subparsers(dest="command", required=True)
+    wait = operations.add_parser("wait")
+    wait.add_argument("operation_id")
+    wait.set_defaults(run=cmd_wait)
+
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("give --token or set STREAMPLANE_TOKEN")
+    try:
+        return args.run(Api(args.url, args.token), args)
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The `streamplane` command: create and delete a cluster with progress bars, list, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.platform import ROOT, Platform
+
+
+def streamplane(platform: Platform, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "apiclient.cli", "--url", platform.url, *args],
+        cwd=ROOT,
+        env={**platform.env, "STREAMPLANE_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_create_list_and_delete_from_the_command_line(platform: Platform, tenant: dict) -> None:
+    token = tenant["token"]
+    created = streamplane(
+        platform, token, "clusters", "create", "cli-made", "--brokers", "1", "--wait"
+    )
+    assert created.returncode == 0, created.stderr
+    assert "bootstrap servers: 127." in created.stdout
+    # The progress bar counted the four steps of a create to the end.
+    assert "4/4" in created.stderr
+
+    listed = streamplane(platform, token, "clusters", "list")
+    assert listed.returncode == 0
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("cli-made"))
+    assert row.split()[1] == "running"
+
+    deleted = streamplane(platform, token, "clusters", "delete", "cli-made", "--wait")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "2/2" in deleted.stderr
+    assert "cli-made" not in streamplane(platform, token, "clusters", "list").stdout
+
+
+def test_errors_are_reported_with_the_api_code(platform: Platform, tenant: dict) -> None:
+    invalid = streamplane(
+        platform, tenant["token"], "clusters", "create", "Not_Valid", "--brokers", "1"
+    )
+    assert invalid.returncode == 2
+    assert "400 invalid" in invalid.stderr and "name:" in invalid.stderr
+    missing = streamplane(platform, tenant["token"], "clusters", "delete", "no-such-cluster")
+    assert missing.returncode == 2 and "404 not_found" in missing.stderr
+    refused = streamplane(platform, "sp_wrong", "clusters", "list")
+    assert refused.returncode == 2 and "authentication_failed" in refused.stderr

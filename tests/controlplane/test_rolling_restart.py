@@ -1,0 +1,88 @@
+"""A rolling restart from the API while an idempotent acks=all producer writes: one broker at a time,
+the controller last, no acknowledged record lost; and a roll that would take a partition offline stops
+before touching that broker, says why, and leaves the cluster serving."""
+
+from __future__ import annotations
+
+from tests.controlplane.conftest import cluster_payload
+from tests.replication.clients import (
+    ProducerThread,
+    abort_all_clients,
+    check_acknowledged_survived,
+    read_partitions,
+)
+from tests.support.platform import Platform
+
+PARTITIONS = 3
+
+
+class Bootstrap:
+    """What the replication test clients need of a cluster: its client settings."""
+
+    def __init__(self, servers: str) -> None:
+        self.bootstrap = servers
+
+    def client_config(self, **extra: object) -> dict[str, object]:
+        return {"bootstrap.servers": self.bootstrap, **extra}
+
+
+def test_rolling_restart_during_production_loses_nothing(platform: Platform, tenant: dict) -> None:
+    api = platform.api(tenant["token"])
+    created = api.post("/clusters/", json=cluster_payload("rolling", brokers=3))
+    assert created.status_code == 202, created.text
+    cluster_id = created.json()["cluster"]["id"]
+    operation = platform.wait_operation(api, created.json()["operation"]["id"])
+    assert operation["state"] == "succeeded", (operation, platform.describe_failure())
+    cluster = api.get(f"/clusters/{cluster_id}/").json()
+    topic = api.post(
+        f"/clusters/{cluster_id}/topics/",
+        json={"name": "ledger", "partitions": PARTITIONS, "configs": {"min.insync.replicas": "2"}},
+    )
+    assert topic.status_code == 201, topic.text
+
+    servers = Bootstrap(cluster["bootstrap_servers"])
+    producer = ProducerThread(servers, "ledger", 1_000_000, partitions=PARTITIONS, rate=400).start()
+    try:
+        producer.wait_acked(200, timeout=60)
+        restart = api.post(f"/clusters/{cluster_id}/restart/")
+        assert restart.status_code == 202, restart.text
+        plan = restart.json()["plan"]
+        assert len(plan["order"]) == 3 and plan["order"][-1] == f"rolling-b{plan['controller']}"
+        assert [s["title"].split(" (")[0] for s in restart.json()["steps"]] == [
+            f"Restart broker {name.rsplit('b', 1)[1]}" for name in plan["order"]
+        ]
+        operation = platform.wait_operation(api, restart.json()["id"], timeout=600)
+        assert operation["state"] == "succeeded", [
+            (s["title"], s["error"]) for s in operation["steps"]
+        ]
+        for step in operation["steps"]:
+            assert "may go down" in step["log"] and "no under-replicated partitions" in step["log"]
+        acked_during_roll = producer.acked_count()
+        producer.wait_acked(acked_during_roll + 200, timeout=60)
+    finally:
+        producer.stop_event.set()
+        producer.join()
+        abort_all_clients()
+    assert not producer.failed, producer.failed[:5]
+    check_acknowledged_survived(producer.acked, read_partitions(servers, "ledger", PARTITIONS, 60))
+    assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
+
+    # A partition with a single replica would go offline: the roll stops before that broker.
+    single = api.post(
+        f"/clusters/{cluster_id}/topics/",
+        json={"name": "scratch", "partitions": 1, "replication_factor": 1},
+    )
+    assert single.status_code == 201, single.text
+    refused = api.post(f"/clusters/{cluster_id}/restart/")
+    assert refused.status_code == 202, refused.text
+    operation = platform.wait_operation(api, refused.json()["id"], timeout=600)
+    assert operation["state"] == "failed"
+    failed = next(s for s in operation["steps"] if s["state"] == "failed")
+    assert (
+        "may not go down" in failed["error"] and "scratch-0 has its only replica" in failed["error"]
+    )
+    assert all(s["state"] == "pending" for s in operation["steps"][failed["position"] :])
+    assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
+
+    deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "rolling"})
+    assert platform.wait_operation(api, deleted.json()["id"])["state"] == "succeeded"
