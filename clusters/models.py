@@ -210,6 +210,10 @@ class Node(models.Model):
     host = models.CharField(max_length=255, blank=True)
     port = models.PositiveIntegerField(null=True, blank=True)
     provider_ref = models.CharField(max_length=255, blank=True)  # instance id or data directory
+    # The size this node runs at; differs from the cluster's while a resize rolls through.
+    node_size = models.ForeignKey(
+        NodeSize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=12, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     report_token_digest = models.CharField(max_length=64, blank=True)
     last_report_at = models.DateTimeField(null=True, blank=True)
@@ -219,6 +223,10 @@ class Node(models.Model):
     class Meta:
         ordering = ["role", "index"]
         unique_together = [("cluster", "role", "index")]
+
+    @property
+    def size(self) -> NodeSize:
+        return self.node_size or self.cluster.node_size
 
     @property
     def name(self) -> str:

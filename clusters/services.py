@@ -146,23 +146,74 @@ def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -
     return cluster
 
 
-def cluster_restart(*, actor: Actor, cluster: Cluster) -> Operation:
-    """Restart every broker, one at a time, each only when the cluster can spare it."""
-    from provisioning.workflows import restart_plan
+def cluster_restart(*, actor: Actor, cluster: Cluster, dry_run: bool = False) -> Operation | dict:
+    """Restart every broker, one at a time, each only when the cluster can spare it. With `dry_run`,
+    return the plan instead."""
+    return _roll(
+        actor=actor,
+        cluster=cluster,
+        kind=OperationKind.RESTART,
+        step="restart_broker",
+        dry_run=dry_run,
+    )
+
+
+def cluster_resize(
+    *, actor: Actor, cluster: Cluster, node_size: str, dry_run: bool = False
+) -> Operation | dict:
+    """Move every broker to another size, one at a time, with the same safety gates as a restart.
+    With `dry_run`, return the plan instead."""
+    target = NodeSize.objects.filter(provider=cluster.provider, slug=node_size).first()
+    if target is None:
+        raise InvalidInput(
+            "Unknown node size.",
+            field_errors={
+                "node_size": [f"No size {node_size!r} for provider {cluster.provider.slug}."]
+            },
+        )
+    if target == cluster.node_size:
+        raise InvalidInput(
+            "The cluster already has this size.",
+            field_errors={"node_size": [f"The cluster already runs at {node_size}."]},
+        )
+    return _roll(
+        actor=actor,
+        cluster=cluster,
+        kind=OperationKind.RESIZE,
+        step="resize_broker",
+        target=target,
+        dry_run=dry_run,
+    )
+
+
+def _roll(
+    *,
+    actor: Actor,
+    cluster: Cluster,
+    kind: str,
+    step: str,
+    target: NodeSize | None = None,
+    dry_run: bool = False,
+) -> Operation | dict:
+    from provisioning.workflows import roll_plan
 
     require_write(actor)
     if cluster.status != ClusterStatus.RUNNING:
-        raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be restarted.")
-    steps, plan = restart_plan(cluster)
+        raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be changed.")
+    steps, plan = roll_plan(cluster, step, target)
+    if dry_run:
+        return {
+            "kind": kind,
+            "plan": plan,
+            "steps": [
+                f"{s.title} {node.index} ({node.name})" if node else s.title for s, node in steps
+            ],
+        }
     with transaction.atomic():
         operation = operation_start(
-            cluster=cluster,
-            kind=OperationKind.RESTART,
-            requested_by=actor.label,
-            steps=steps,
-            plan=plan,
+            cluster=cluster, kind=kind, requested_by=actor.label, steps=steps, plan=plan
         )
-        audit_record(actor=actor, action="cluster.restart", obj=cluster, details=plan)
+        audit_record(actor=actor, action=f"cluster.{kind}", obj=cluster, details=plan)
     return operation
 
 

@@ -13,6 +13,7 @@ class OperationKind(models.TextChoices):
     CREATE = "create"
     DELETE = "delete"
     RESTART = "restart"
+    RESIZE = "resize"
 
 
 class OperationState(models.TextChoices):

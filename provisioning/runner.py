@@ -29,6 +29,7 @@ FINAL_CLUSTER_STATUS = {
     OperationKind.CREATE: ClusterStatus.RUNNING,
     OperationKind.DELETE: ClusterStatus.DELETED,
     OperationKind.RESTART: ClusterStatus.RUNNING,
+    OperationKind.RESIZE: ClusterStatus.RUNNING,
 }
 # A failed roll stops between brokers and leaves the cluster serving; a failed build or teardown
 # leaves it in need of attention.
@@ -159,7 +160,9 @@ def run_step(operation: Operation, step: OperationStep, cluster: Cluster) -> boo
     if operation.attempts > 1:
         log(f"resuming (attempt {operation.attempts})")
     try:
-        STEP_TABLE[step.name].run(StepContext(cluster=cluster, log=log, node=step.node))
+        STEP_TABLE[step.name].run(
+            StepContext(cluster=cluster, log=log, node=step.node, plan=operation.plan)
+        )
     except Exception as exc:
         logger.warning("operation %s step %s failed", operation.pk, step.name, exc_info=True)
         log("".join(traceback.format_exception_only(exc)).strip())

@@ -22,6 +22,7 @@ STATUS_WHILE_RUNNING = {
     OperationKind.CREATE: ClusterStatus.CREATING,
     OperationKind.DELETE: ClusterStatus.DELETING,
     OperationKind.RESTART: ClusterStatus.UPDATING,
+    OperationKind.RESIZE: ClusterStatus.UPDATING,
 }
 
 

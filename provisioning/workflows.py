@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import shutil
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from clusters.models import Cluster, Node, NodeRole, NodeStatus
+from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus
 from provisioning.providers import get_provider
 from provisioning.providers.base import Provider
 
@@ -30,6 +31,7 @@ class StepContext:
     cluster: Cluster
     log: Callable[[str], None]
     node: Node | None = None  # for steps that act on one node
+    plan: dict[str, Any] = field(default_factory=dict)  # the operation's plan
 
     @property
     def provider(self) -> Provider:
@@ -59,6 +61,18 @@ def node_report_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def size_limits(size: NodeSize) -> dict[str, Any]:
+    """What a node size lets a broker process use: CPUs to run on and an address-space ceiling.
+    On the local provider these are enforced per process (taskset, prlimit); on a VM the instance
+    type is the limit and these match it."""
+    cpus = max(1, min(size.vcpus, os.cpu_count() or 1))
+    return {
+        "node_size": size.slug,
+        "broker_cpu_list": f"0-{cpus - 1}",
+        "broker_memory_limit_bytes": size.memory_gib * 1024**3,
+    }
+
+
 def inventory(ctx: StepContext) -> dict[str, Any]:
     cluster = ctx.cluster
     provider = ctx.provider
@@ -73,6 +87,7 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
             host_vars.update(node_index=node.index, node_id=str(node.pk))
             if node.role == NodeRole.BROKER:
                 host_vars["health_report_token"] = node_report_token(node)
+                host_vars.update(size_limits(node.size))
             result[node.name] = host_vars
         return result
 
@@ -221,6 +236,25 @@ def _wait(condition: Callable[[], object], timeout: float, what: str, log: Calla
 
 
 def restart_broker(ctx: StepContext) -> None:
+    roll_broker(ctx, target_size=None)
+
+
+def resize_broker(ctx: StepContext) -> None:
+    target = NodeSize.objects.get(pk=ctx.plan["node_size_id"])
+    roll_broker(ctx, target_size=target)
+
+
+def apply_cluster_size(ctx: StepContext) -> None:
+    target = NodeSize.objects.get(pk=ctx.plan["node_size_id"])
+    ctx.cluster.node_size = target
+    ctx.cluster.save(update_fields=["node_size", "updated_at"])
+    ctx.cluster.nodes.filter(role=NodeRole.BROKER).update(node_size=None)
+    ctx.log(f"the cluster's brokers now run at {target}")
+
+
+def roll_broker(ctx: StepContext, target_size: NodeSize | None) -> None:
+    """One broker of a roll: may-go-down check, controlled shutdown, (new size,) start, wait until
+    registered and fully replicated, preferred leaders back."""
     from clusters import kafka
     from provisioning.ansible import run_playbook
 
@@ -233,6 +267,10 @@ def restart_broker(ctx: StepContext) -> None:
         ctx.log(f"broker {node.index} may go down: every partition keeps min.insync.replicas")
     else:
         ctx.log(f"broker {node.index} is not registered; restarting it without the check")
+    if target_size is not None and node.size != target_size:
+        node.node_size = target_size
+        node.save(update_fields=["node_size"])
+        ctx.log(f"{node.name}: {node.size} from now on")
     run_playbook("restart_broker.yml", inventory(ctx), ctx.log, limit=node.name)
     _wait(
         lambda: node.index in kafka.cluster_state(bootstrap).brokers,
@@ -254,20 +292,36 @@ def restart_broker(ctx: StepContext) -> None:
     ctx.log(f"preferred leader election for {len(misplaced)} partition(s)")
 
 
-def restart_plan(cluster: Cluster) -> tuple[list[tuple[Step, Node | None]], dict]:
+# Seconds one broker's turn in a roll takes on the local provider (bench/controlplane.py measures it).
+SECONDS_PER_BROKER = 20
+
+
+def roll_plan(
+    cluster: Cluster, step_name: str, target_size: NodeSize | None = None
+) -> tuple[list[tuple[Step, Node | None]], dict]:
     """One step per broker, the controller last, so leadership moves once per broker at most."""
     from clusters import kafka
 
     brokers = list(cluster.nodes.filter(role=NodeRole.BROKER).exclude(status=NodeStatus.DESTROYED))
     controller = kafka.cluster_state(cluster.bootstrap_servers).controller
     brokers.sort(key=lambda n: (n.index == controller, n.index))
-    steps = [(STEP_TABLE["restart_broker"], node) for node in brokers]
-    plan = {
+    steps: list[tuple[Step, Node | None]] = [(STEP_TABLE[step_name], node) for node in brokers]
+    plan: dict[str, Any] = {
         "order": [node.name for node in brokers],
         "controller": controller,
         "checks": "before each broker: no partition may fall below min.insync.replicas; after: "
         "registered, zero under-replicated partitions, preferred leaders restored",
+        "estimated_duration_s": SECONDS_PER_BROKER * len(brokers),
     }
+    if target_size is not None:
+        old = cluster.node_size
+        steps.append((STEP_TABLE["apply_cluster_size"], None))
+        plan.update(
+            node_size_id=target_size.pk,
+            from_size=str(old),
+            to_size=str(target_size),
+            price_change_per_hour=str((target_size.hourly_price - old.hourly_price) * len(brokers)),
+        )
     return steps, plan
 
 
@@ -285,4 +339,6 @@ WORKFLOWS: dict[str, list[Step]] = {
 }
 STEP_TABLE = {step.name: step for steps in WORKFLOWS.values() for step in steps} | {
     "restart_broker": Step("restart_broker", "Restart broker", restart_broker),
+    "resize_broker": Step("resize_broker", "Resize broker", resize_broker),
+    "apply_cluster_size": Step("apply_cluster_size", "Record the new size", apply_cluster_size),
 }

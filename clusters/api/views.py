@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -137,13 +137,36 @@ class ClusterDetail(APIView):
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
 
 
+class RollRequestSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False, help_text="Answer with the plan only.")
+
+
+class ResizeRequestSerializer(RollRequestSerializer):
+    node_size = serializers.CharField(max_length=50)
+
+
+def _roll_response(result) -> Response:
+    if isinstance(result, dict):
+        return Response(result)
+    return Response(OperationSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+
+
 class ClusterRestart(APIView):
-    @extend_schema(request=None, responses={202: OperationSerializer})
+    @extend_schema(request=RollRequestSerializer, responses={202: OperationSerializer})
     def post(self, request: Request, cluster_id) -> Response:
         actor = actor_for(request)
         cluster = selectors.cluster_get(actor.organisation, cluster_id)
-        operation = services.cluster_restart(actor=actor, cluster=cluster)
-        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+        data = _valid(RollRequestSerializer, request.data)
+        return _roll_response(services.cluster_restart(actor=actor, cluster=cluster, **data))
+
+
+class ClusterResize(APIView):
+    @extend_schema(request=ResizeRequestSerializer, responses={202: OperationSerializer})
+    def post(self, request: Request, cluster_id) -> Response:
+        actor = actor_for(request)
+        cluster = selectors.cluster_get(actor.organisation, cluster_id)
+        data = _valid(ResizeRequestSerializer, request.data)
+        return _roll_response(services.cluster_resize(actor=actor, cluster=cluster, **data))
 
 
 class ClusterNodes(generics.ListAPIView):

@@ -168,8 +168,10 @@ class Platform:
         return result.stdout
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
+        """Run a statement on the platform's database; the rows it returns, if any."""
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
-            return conn.execute(query, params).fetchall()
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
 
     # --- tenants and clients ----------------------------------------------------------------------
 
