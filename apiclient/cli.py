@@ -4,6 +4,7 @@
     streamplane clusters create orders --brokers 3 --size dev-small --wait
     streamplane clusters list
     streamplane clusters restart orders --wait
+    streamplane clusters resize orders --size dev-medium --dry-run
     streamplane operations wait <operation id>
     streamplane clusters delete orders --wait
 
@@ -95,6 +96,32 @@ def cmd_restart(api: Api, args: argparse.Namespace) -> int:
     return follow(api, operation, args.quiet) if args.wait else 0
 
 
+def cmd_resize(api: Api, args: argparse.Namespace) -> int:
+    cluster = api.find_cluster(args.name)
+    answer = api.request(
+        "POST",
+        f"/clusters/{cluster['id']}/resize/",
+        json={"node_size": args.size, "dry_run": args.dry_run},
+    )
+    if args.dry_run:
+        plan = answer["plan"]
+        print(f"resize {cluster['name']}: {plan['from_size']} → {plan['to_size']}")
+        print(
+            f"price change: {plan['price_change_per_hour']} per hour; about {plan['estimated_duration_s']} s"
+        )
+        for number, step in enumerate(answer["steps"], 1):
+            print(f"  {number}. {step}")
+        return 0
+    print(f"resizing {cluster['name']} to {args.size}, operation {answer['id']}")
+    return follow(api, answer, args.quiet) if args.wait else 0
+
+
+def cmd_cancel(api: Api, args: argparse.Namespace) -> int:
+    operation = api.request("POST", f"/operations/{args.operation_id}/cancel/")
+    print(f"{operation['kind']} {operation['id']} stops before its next step")
+    return 0
+
+
 def cmd_wait(api: Api, args: argparse.Namespace) -> int:
     return follow(api, api.operation(args.operation_id), args.quiet)
 
@@ -131,10 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     restart.add_argument("--wait", action="store_true")
     restart.set_defaults(run=cmd_restart)
 
+    resize = clusters.add_parser("resize", help="rolling resize to another node size")
+    resize.add_argument("name", help="the cluster's name (or id)")
+    resize.add_argument("--size", required=True)
+    resize.add_argument("--dry-run", action="store_true", help="show the plan only")
+    resize.add_argument("--wait", action="store_true")
+    resize.set_defaults(run=cmd_resize)
+
     operations = groups.add_parser("operations").add_subparsers(dest="command", required=True)
     wait = operations.add_parser("wait")
     wait.add_argument("operation_id")
     wait.set_defaults(run=cmd_wait)
+    cancel = operations.add_parser("cancel", help="stop a roll before its next step")
+    cancel.add_argument("operation_id")
+    cancel.set_defaults(run=cmd_cancel)
 
     args = parser.parse_args(argv)
     if not args.token:

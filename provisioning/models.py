@@ -38,6 +38,7 @@ class Operation(models.Model):
     requested_by = models.CharField(max_length=200)
     plan = models.JSONField(default=dict, blank=True)  # what the operation will do, shown up front
     attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)  # honoured between steps
     # The worker running the operation renews this lease; past it, the reconciler takes over.
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

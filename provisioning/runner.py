@@ -140,6 +140,8 @@ def execute(operation_id: str) -> str:
         for step in operation.steps.select_related("node").order_by("position"):
             if step.state == OperationState.SUCCEEDED:
                 continue
+            if Operation.objects.filter(pk=operation.pk, cancel_requested=True).exists():
+                return cancel(operation, cluster, step)
             if not run_step(operation, step, cluster):
                 return fail(
                     operation,
@@ -201,6 +203,18 @@ def _finish(
 def succeed(operation: Operation, cluster: Cluster) -> str:
     return _finish(
         operation, cluster, OperationState.SUCCEEDED, FINAL_CLUSTER_STATUS[operation.kind], ""
+    )
+
+
+def cancel(operation: Operation, cluster: Cluster, next_step: OperationStep) -> str:
+    """Stop before `next_step`: what ran stays done, the rest is marked cancelled."""
+    operation.steps.filter(state=OperationState.PENDING).update(state=OperationState.CANCELLED)
+    return _finish(
+        operation,
+        cluster,
+        OperationState.CANCELLED,
+        FAILED_CLUSTER_STATUS[operation.kind],
+        f"cancelled before step {next_step.position + 1} ({next_step.title})",
     )
 
 

@@ -104,3 +104,28 @@ def operation_retry(*, actor: Actor, operation: Operation) -> Operation:
         transaction.on_commit(lambda: enqueue(operation))
         transaction.on_commit(lambda: publish_cluster_changed(cluster))
     return operation
+
+
+CANCELLABLE = (OperationKind.RESTART, OperationKind.RESIZE)
+
+
+def operation_cancel(*, actor: Actor, operation: Operation) -> Operation:
+    """Ask a roll to stop before its next step; the broker in progress finishes its turn."""
+    require_write(actor)
+    if operation.kind not in CANCELLABLE:
+        raise Conflict(
+            f"A {operation.kind} operation cannot be cancelled; it can be retried if it fails."
+        )
+    with transaction.atomic():
+        locked = Operation.objects.select_for_update().get(pk=operation.pk)
+        if not locked.is_active:
+            raise Conflict(f"The operation has already {locked.state}.")
+        locked.cancel_requested = True
+        locked.save(update_fields=["cancel_requested"])
+        audit_record(
+            actor=actor,
+            action="operation.cancel",
+            obj=locked,
+            name=f"{locked.kind} {locked.cluster.name}",
+        )
+    return locked

@@ -131,6 +131,7 @@ class OperationSerializer(serializers.ModelSerializer):
             "error",
             "requested_by",
             "plan",
+            "cancel_requested",
             "attempts",
             "created_at",
             "started_at",

@@ -23,6 +23,12 @@ urlpatterns = [
     ),
     path("clusters/<uuid:cluster_id>/delete", views.cluster_delete, name="cluster-delete"),
     path("clusters/<uuid:cluster_id>/restart", views.cluster_restart, name="cluster-restart"),
+    path("clusters/<uuid:cluster_id>/resize", views.cluster_resize, name="cluster-resize"),
+    path(
+        "operations/<uuid:operation_id>/cancel",
+        views.operation_cancel_view,
+        name="operation-cancel",
+    ),
     path(
         "clusters/<uuid:cluster_id>/protection", views.cluster_protection, name="cluster-protection"
     ),

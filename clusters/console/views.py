@@ -17,7 +17,7 @@ from clusters.errors import ServiceError
 from clusters.models import ClusterStatus, Membership
 from monitoring.services import cluster_health_summary
 from provisioning import selectors as operation_selectors
-from provisioning.services import operation_retry
+from provisioning.services import operation_cancel, operation_retry
 
 
 def member_view(view):
@@ -91,6 +91,7 @@ def _detail_context(actor: Actor, cluster_id) -> dict:
         "operations": operations,
         "summary": cluster_health_summary(cluster),
         "running": cluster.status == ClusterStatus.RUNNING,
+        "sizes": selectors.node_sizes(cluster.provider).exclude(pk=cluster.node_size_id),
     }
 
 
@@ -200,6 +201,42 @@ def cluster_restart(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespo
     except ServiceError as exc:
         _service_error(request, exc)
     return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def cluster_resize(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    """Preview (the plan, nothing changes) or start a rolling resize."""
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    preview = request.POST.get("action") == "preview"
+    try:
+        result = services.cluster_resize(
+            actor=actor,
+            cluster=cluster,
+            node_size=request.POST.get("node_size", ""),
+            dry_run=preview,
+        )
+    except ServiceError as exc:
+        _service_error(request, exc)
+        return redirect("console:cluster-detail", cluster_id=cluster.pk)
+    if preview:
+        context = _detail_context(actor, cluster_id)
+        context.update(topic_form=TopicCreateForm(), preview=result)
+        return render(request, "clusters/cluster_detail.html", context)
+    messages.success(request, f"Resizing {cluster.name}, one broker at a time.")
+    return redirect("console:cluster-detail", cluster_id=cluster.pk)
+
+
+@member_view
+@require_POST
+def operation_cancel_view(request: HttpRequest, actor: Actor, operation_id) -> HttpResponse:
+    operation = operation_selectors.operation_get(actor.organisation, operation_id)
+    try:
+        operation_cancel(actor=actor, operation=operation)
+        messages.success(request, "The operation stops before its next step.")
+    except ServiceError as exc:
+        _service_error(request, exc)
+    return redirect("console:cluster-detail", cluster_id=operation.cluster_id)
 
 
 @member_view

@@ -9,4 +9,9 @@ urlpatterns = [
         views.OperationRetry.as_view(),
         name="api-operation-retry",
     ),
+    path(
+        "operations/<uuid:operation_id>/cancel/",
+        views.OperationCancel.as_view(),
+        name="api-operation-cancel",
+    ),
 ]

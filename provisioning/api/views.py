@@ -27,3 +27,12 @@ class OperationRetry(APIView):
         operation = selectors.operation_get(actor.organisation, operation_id)
         operation = services.operation_retry(actor=actor, operation=operation)
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OperationCancel(APIView):
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    def post(self, request: Request, operation_id) -> Response:
+        actor = actor_for(request)
+        operation = selectors.operation_get(actor.organisation, operation_id)
+        operation = services.operation_cancel(actor=actor, operation=operation)
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)

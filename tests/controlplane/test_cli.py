@@ -34,6 +34,13 @@ def test_create_list_and_delete_from_the_command_line(platform: Platform, tenant
     row = next(line for line in listed.stdout.splitlines() if line.startswith("cli-made"))
     assert row.split()[1] == "running"
 
+    plan = streamplane(
+        platform, token, "clusters", "resize", "cli-made", "--size", "dev-medium", "--dry-run"
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "→" in plan.stdout and "1. Resize broker 0 (cli-made-b0)" in plan.stdout
+    assert "2. Record the new size" in plan.stdout
+
     deleted = streamplane(platform, token, "clusters", "delete", "cli-made", "--wait")
     assert deleted.returncode == 0, deleted.stderr
     assert "2/2" in deleted.stderr

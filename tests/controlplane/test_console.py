@@ -119,6 +119,15 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     expect(page.locator(".messages")).to_contain_text("payments: retention.ms reset")
     expect(row.locator("td").nth(3)).not_to_contain_text("retention.ms=")
 
+    # The resize form previews its plan without changing anything.
+    resize_form = page.locator("form#resize-cluster")
+    resize_form.locator("select[name=node_size]").select_option("dev-medium")
+    resize_form.locator("button[value=preview]").click()
+    expect(page.locator("#resize-plan")).to_contain_text("Resize broker 0")
+    expect(page.locator("#resize-plan")).to_contain_text("Record the new size")
+    operations = platform.api(tenant["token"]).get(f"/clusters/{cluster_id}/operations/").json()
+    assert operations["count"] == 1, "a preview starts nothing"
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "console-cluster-running.png"
     page.screenshot(path=str(screenshot), full_page=True)

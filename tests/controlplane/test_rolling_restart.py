@@ -4,6 +4,8 @@ before touching that broker, says why, and leaves the cluster serving."""
 
 from __future__ import annotations
 
+from confluent_kafka import Producer
+
 from tests.controlplane.conftest import cluster_payload
 from tests.replication.clients import (
     ProducerThread,
@@ -12,6 +14,7 @@ from tests.replication.clients import (
     read_partitions,
 )
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 PARTITIONS = 3
 
@@ -83,6 +86,27 @@ def test_rolling_restart_during_production_loses_nothing(platform: Platform, ten
     )
     assert all(s["state"] == "pending" for s in operation["steps"][failed["position"] :])
     assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
+
+    # Cancelling mid-roll: the broker in progress finishes its turn, the rest never start, and the
+    # cluster keeps serving.
+    assert api.delete(f"/clusters/{cluster_id}/topics/scratch/").status_code == 204
+    roll = api.post(f"/clusters/{cluster_id}/restart/").json()
+
+    def first_broker_rolling() -> bool:
+        steps = api.get(f"/operations/{roll['id']}/").json()["steps"]
+        return steps[0]["state"] in ("running", "succeeded")
+
+    wait_until(first_broker_rolling, 120, "the roll to start", interval=0.2)
+    cancelled = api.post(f"/operations/{roll['id']}/cancel/")
+    assert cancelled.status_code == 202 and cancelled.json()["cancel_requested"]
+    operation = platform.wait_operation(api, roll["id"], timeout=300)
+    assert operation["state"] == "cancelled"
+    assert [s["state"] for s in operation["steps"]] == ["succeeded", "cancelled", "cancelled"]
+    assert api.post(f"/operations/{roll['id']}/cancel/").status_code == 409
+    assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
+    still = Producer({"bootstrap.servers": servers.bootstrap, "acks": "all"})
+    still.produce("ledger", b"after the cancelled roll")
+    assert still.flush(30) == 0
 
     deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "rolling"})
     assert platform.wait_operation(api, deleted.json()["id"])["state"] == "succeeded"
