@@ -252,3 +252,38 @@ def elect_preferred_leaders(bootstrap: str, partitions: list[PartitionState]) ->
             raise ClusterUnreachable(
                 f"preferred election for {tp.topic}-{tp.partition}: {error.str()}"
             )
+
+
+def balanced_assignment(
+    state: ClusterState, brokers: list[int]
+) -> dict[tuple[str, int], list[int]]:
+    """Replica lists that spread every topic's partitions (and their leaders) over `brokers`,
+    keeping each partition's replication factor; only partitions whose list changes are returned."""
+    brokers = sorted(brokers)
+    topics = sorted({p.topic for p in state.partitions})
+    targets = {}
+    for p in state.partitions:
+        factor = len(p.replicas)
+        start = p.partition + topics.index(p.topic)
+        wanted = [brokers[(start + i) % len(brokers)] for i in range(factor)]
+        if wanted != p.replicas:
+            targets[(p.topic, p.partition)] = wanted
+    return targets
+
+
+def reassign(bootstrap: str, targets: dict[tuple[str, int], list[int]]) -> None:
+    from dataplane.admin.client import AdminClient as DataplaneAdmin
+    from dataplane.admin.client import AdminError
+
+    try:
+        with DataplaneAdmin(bootstrap, timeout=TIMEOUT_S) as admin:
+            admin.alter_partition_reassignments(dict(targets))
+    except (AdminError, OSError) as exc:
+        raise ClusterUnreachable(f"reassignment refused: {exc}") from exc
+
+
+def reassignments_in_progress(bootstrap: str) -> int:
+    from dataplane.admin.client import AdminClient as DataplaneAdmin
+
+    with DataplaneAdmin(bootstrap, timeout=TIMEOUT_S) as admin:
+        return len(admin.list_partition_reassignments())

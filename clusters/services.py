@@ -186,6 +186,42 @@ def cluster_resize(
     )
 
 
+def cluster_scale_out(
+    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool = False
+) -> Operation | dict:
+    """Add brokers, then spread partitions onto them (the data follows through replication)."""
+    from provisioning.workflows import scale_out_plan
+
+    require_write(actor)
+    if cluster.status != ClusterStatus.RUNNING:
+        raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be scaled.")
+    if not cluster.broker_count < broker_count <= 12:
+        raise InvalidInput(
+            "The cluster cannot grow to that size.",
+            field_errors={
+                "broker_count": [f"Give more than {cluster.broker_count} and at most 12 brokers."]
+            },
+        )
+    new_nodes = [
+        Node(cluster=cluster, role=NodeRole.BROKER, index=i)
+        for i in range(cluster.broker_count, broker_count)
+    ]
+    steps, plan = scale_out_plan(cluster, new_nodes)
+    if dry_run:
+        return {"kind": OperationKind.SCALE_OUT, "plan": plan, "steps": [s.title for s, _ in steps]}
+    with transaction.atomic():
+        Node.objects.bulk_create(new_nodes)
+        operation = operation_start(
+            cluster=cluster,
+            kind=OperationKind.SCALE_OUT,
+            requested_by=actor.label,
+            steps=steps,
+            plan=plan,
+        )
+        audit_record(actor=actor, action="cluster.scale_out", obj=cluster, details=plan)
+    return operation
+
+
 def _roll(
     *,
     actor: Actor,

@@ -14,6 +14,7 @@ class OperationKind(models.TextChoices):
     DELETE = "delete"
     RESTART = "restart"
     RESIZE = "resize"
+    SCALE_OUT = "scale_out"
 
 
 class OperationState(models.TextChoices):

@@ -30,6 +30,7 @@ FINAL_CLUSTER_STATUS = {
     OperationKind.DELETE: ClusterStatus.DELETED,
     OperationKind.RESTART: ClusterStatus.RUNNING,
     OperationKind.RESIZE: ClusterStatus.RUNNING,
+    OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
 }
 # A failed roll stops between brokers and leaves the cluster serving; a failed build or teardown
 # leaves it in need of attention.
@@ -37,6 +38,8 @@ FAILED_CLUSTER_STATUS = {
     OperationKind.CREATE: ClusterStatus.FAILED,
     OperationKind.DELETE: ClusterStatus.FAILED,
     OperationKind.RESTART: ClusterStatus.RUNNING,
+    OperationKind.RESIZE: ClusterStatus.RUNNING,
+    OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
 }
 LOG_FLUSH_S = 1.0
 

@@ -23,6 +23,7 @@ STATUS_WHILE_RUNNING = {
     OperationKind.DELETE: ClusterStatus.DELETING,
     OperationKind.RESTART: ClusterStatus.UPDATING,
     OperationKind.RESIZE: ClusterStatus.UPDATING,
+    OperationKind.SCALE_OUT: ClusterStatus.UPDATING,
 }
 
 

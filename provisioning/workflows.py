@@ -166,6 +166,92 @@ def verify_cluster(ctx: StepContext) -> None:
         node.save(update_fields=["status", "last_report_at"])
 
 
+# --- scale out ------------------------------------------------------------------------------------
+
+
+def new_brokers(ctx: StepContext) -> list[Node]:
+    return [n for n in ctx.nodes(NodeRole.BROKER) if n.index in ctx.plan["new_broker_ids"]]
+
+
+def configure_new_brokers(ctx: StepContext) -> None:
+    from provisioning.ansible import run_playbook
+
+    added = new_brokers(ctx)
+    for node in added:
+        node.report_token_digest = node_report_digest(node_report_token(node))
+        node.save(update_fields=["report_token_digest"])
+    run_playbook("brokers.yml", inventory(ctx), ctx.log, limit=",".join(n.name for n in added))
+    now = timezone.now()
+    for node in added:
+        node.status = NodeStatus.RUNNING
+        node.last_report_at = node.last_report_at or now
+        node.save(update_fields=["status", "last_report_at"])
+
+
+def rebalance_partitions(ctx: StepContext) -> None:
+    """Spread partitions over every broker, new ones included, and wait for the data to follow."""
+    from clusters import kafka
+
+    bootstrap = ctx.cluster.bootstrap_servers
+    brokers = sorted(n.index for n in ctx.nodes(NodeRole.BROKER))
+    _wait(
+        lambda: set(brokers) <= kafka.cluster_state(bootstrap).brokers,
+        REGISTER_TIMEOUT_S,
+        f"brokers {brokers} to register",
+        ctx.log,
+    )
+    targets = kafka.balanced_assignment(kafka.cluster_state(bootstrap), brokers)
+    ctx.log(f"moving {len(targets)} partition(s) to spread them over brokers {brokers}")
+    if targets:
+        kafka.reassign(bootstrap, targets)
+    _wait(
+        lambda: (
+            kafka.reassignments_in_progress(bootstrap) == 0
+            and not kafka.cluster_state(bootstrap).under_replicated
+        ),
+        CATCH_UP_TIMEOUT_S,
+        "the reassignment to complete",
+        ctx.log,
+    )
+    state = kafka.cluster_state(bootstrap)
+    misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
+    kafka.elect_preferred_leaders(bootstrap, misplaced)
+    ctx.log(f"reassignment complete; preferred leaders restored on {len(misplaced)} partition(s)")
+
+
+def apply_broker_count(ctx: StepContext) -> None:
+    count = len(ctx.nodes(NodeRole.BROKER))
+    ctx.cluster.broker_count = count
+    ctx.cluster.save(update_fields=["broker_count", "updated_at"])
+    ctx.log(f"the cluster has {count} brokers")
+
+
+def scale_out_plan(
+    cluster: Cluster, new_nodes: list[Node]
+) -> tuple[list[tuple[Step, Node | None]], dict]:
+    from clusters import kafka
+
+    state = kafka.cluster_state(cluster.bootstrap_servers)
+    brokers = sorted(state.brokers | {n.index for n in new_nodes})
+    moves = kafka.balanced_assignment(state, brokers)
+    steps: list[tuple[Step, Node | None]] = [
+        (STEP_TABLE[name], None)
+        for name in (
+            "allocate_nodes",
+            "configure_new_brokers",
+            "rebalance_partitions",
+            "apply_broker_count",
+        )
+    ]
+    plan = {
+        "new_broker_ids": [n.index for n in new_nodes],
+        "partitions_to_move": len(moves),
+        "estimated_duration_s": 30 + 2 * len(moves),
+        "price_change_per_hour": str(cluster.node_size.hourly_price * len(new_nodes)),
+    }
+    return steps, plan
+
+
 # --- delete ---------------------------------------------------------------------------------------
 
 
@@ -341,4 +427,11 @@ STEP_TABLE = {step.name: step for steps in WORKFLOWS.values() for step in steps}
     "restart_broker": Step("restart_broker", "Restart broker", restart_broker),
     "resize_broker": Step("resize_broker", "Resize broker", resize_broker),
     "apply_cluster_size": Step("apply_cluster_size", "Record the new size", apply_cluster_size),
+    "configure_new_brokers": Step(
+        "configure_new_brokers", "Configure and start the new brokers", configure_new_brokers
+    ),
+    "rebalance_partitions": Step(
+        "rebalance_partitions", "Reassign partitions onto every broker", rebalance_partitions
+    ),
+    "apply_broker_count": Step("apply_broker_count", "Record the broker count", apply_broker_count),
 }

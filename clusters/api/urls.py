@@ -7,6 +7,11 @@ urlpatterns = [
     path("clusters/", views.ClusterList.as_view(), name="api-clusters"),
     path("clusters/<uuid:cluster_id>/", views.ClusterDetail.as_view(), name="api-cluster"),
     path(
+        "clusters/<uuid:cluster_id>/scale/",
+        views.ClusterScale.as_view(),
+        name="api-cluster-scale",
+    ),
+    path(
         "clusters/<uuid:cluster_id>/resize/",
         views.ClusterResize.as_view(),
         name="api-cluster-resize",

@@ -151,6 +151,19 @@ def _roll_response(result) -> Response:
     return Response(OperationSerializer(result).data, status=status.HTTP_202_ACCEPTED)
 
 
+class ScaleRequestSerializer(RollRequestSerializer):
+    broker_count = serializers.IntegerField(min_value=1, max_value=12)
+
+
+class ClusterScale(APIView):
+    @extend_schema(request=ScaleRequestSerializer, responses={202: OperationSerializer})
+    def post(self, request: Request, cluster_id) -> Response:
+        actor = actor_for(request)
+        cluster = selectors.cluster_get(actor.organisation, cluster_id)
+        data = _valid(ScaleRequestSerializer, request.data)
+        return _roll_response(services.cluster_scale_out(actor=actor, cluster=cluster, **data))
+
+
 class ClusterRestart(APIView):
     @extend_schema(request=RollRequestSerializer, responses={202: OperationSerializer})
     def post(self, request: Request, cluster_id) -> Response:

@@ -23,8 +23,11 @@ METADATA, FIND_COORDINATOR, LIST_GROUPS, DESCRIBE_GROUPS, OFFSET_FETCH, LIST_OFF
     2,
 )
 DESCRIBE_CONFIGS = 32
+ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS = 45, 46
 TOPIC_RESOURCE = 2
 VERSIONS = {
+    ALTER_PARTITION_REASSIGNMENTS: 0,
+    LIST_PARTITION_REASSIGNMENTS: 0,
     METADATA: 9,
     FIND_COORDINATOR: 3,
     LIST_GROUPS: 4,
@@ -115,6 +118,57 @@ class AdminClient:
     def metadata(self, topics: list[str] | None = None) -> dict:
         wanted = None if topics is None else [{"name": t} for t in topics]
         return self._any(METADATA, {"topics": wanted, "allow_auto_topic_creation": False})
+
+    def _controller(self, api_key: int, body: dict) -> dict:
+        """Send to the active controller, which alone takes cluster changes."""
+        metadata = self.metadata([])
+        controller = next(
+            (b for b in metadata["brokers"] if b["node_id"] == metadata["controller_id"]), None
+        )
+        if controller is None:
+            raise AdminError("the cluster has no active controller")
+        return self._call((controller["host"], controller["port"]), api_key, body)
+
+    def alter_partition_reassignments(
+        self, targets: dict[tuple[str, int], list[int] | None]
+    ) -> None:
+        """Move partitions to new replica lists (None cancels a partition's reassignment)."""
+        by_topic: dict[str, list[dict]] = {}
+        for (topic, partition), replicas in sorted(targets.items()):
+            by_topic.setdefault(topic, []).append(
+                {"partition_index": partition, "replicas": replicas}
+            )
+        response = self._controller(
+            ALTER_PARTITION_REASSIGNMENTS,
+            {
+                "timeout_ms": int(self.timeout * 1000),
+                "topics": [{"name": t, "partitions": p} for t, p in by_topic.items()],
+            },
+        )
+        _raise_for(response["error_code"], f"reassignment ({response.get('error_message')})")
+        for topic in response["responses"]:
+            for partition in topic["partitions"]:
+                _raise_for(
+                    partition["error_code"],
+                    f"reassigning {topic['name']}-{partition['partition_index']}"
+                    f" ({partition.get('error_message')})",
+                )
+
+    def list_partition_reassignments(self) -> dict[tuple[str, int], dict[str, list[int]]]:
+        """Reassignments in progress: replicas, adding and removing, per partition."""
+        response = self._controller(
+            LIST_PARTITION_REASSIGNMENTS, {"timeout_ms": int(self.timeout * 1000), "topics": None}
+        )
+        _raise_for(response["error_code"], "listing reassignments")
+        return {
+            (topic["name"], p["partition_index"]): {
+                "replicas": p["replicas"],
+                "adding": p["adding_replicas"],
+                "removing": p["removing_replicas"],
+            }
+            for topic in response["topics"]
+            for p in topic["partitions"]
+        }
 
     def nodes(self) -> list[Node]:
         return [Node(b["node_id"], b["host"], b["port"]) for b in self.metadata([])["brokers"]]

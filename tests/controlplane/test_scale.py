@@ -1,0 +1,75 @@
+"""Scaling a running cluster out from 3 to 5 brokers during traffic: a plan first, then the new
+brokers join, partitions spread onto them through reassignment, and nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+
+from tests.controlplane.conftest import cluster_payload
+from tests.controlplane.test_rolling_restart import Bootstrap
+from tests.replication.clients import (
+    ProducerThread,
+    abort_all_clients,
+    check_acknowledged_survived,
+    read_partitions,
+)
+from tests.support.platform import Platform
+
+PARTITIONS = 10
+
+
+def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
+    api = platform.api(tenant["token"])
+    created = api.post("/clusters/", json=cluster_payload("widening", brokers=3))
+    assert created.status_code == 202, created.text
+    cluster_id = created.json()["cluster"]["id"]
+    operation = platform.wait_operation(api, created.json()["operation"]["id"])
+    assert operation["state"] == "succeeded", (operation, platform.describe_failure())
+    topic = api.post(
+        f"/clusters/{cluster_id}/topics/",
+        json={"name": "events", "partitions": PARTITIONS, "configs": {"min.insync.replicas": "2"}},
+    )
+    assert topic.status_code == 201, topic.text
+
+    plan = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 5, "dry_run": True})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["plan"]["new_broker_ids"] == [3, 4]
+    assert plan.json()["plan"]["partitions_to_move"] >= PARTITIONS // 2
+    shrink = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 2})
+    assert shrink.status_code == 400 and "broker_count" in shrink.json()["errors"]
+    assert len(api.get(f"/clusters/{cluster_id}/nodes/").json()["results"]) == 4, "dry run only"
+
+    servers = Bootstrap(api.get(f"/clusters/{cluster_id}/").json()["bootstrap_servers"])
+    producer = ProducerThread(servers, "events", 1_000_000, partitions=PARTITIONS, rate=300).start()
+    try:
+        producer.wait_acked(300, timeout=60)
+        scale = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 5})
+        assert scale.status_code == 202, scale.text
+        operation = platform.wait_operation(api, scale.json()["id"], timeout=900)
+        assert operation["state"] == "succeeded", [
+            (s["title"], s["error"]) for s in operation["steps"]
+        ]
+        producer.wait_acked(producer.acked_count() + 200, timeout=60)
+    finally:
+        producer.stop_event.set()
+        producer.join()
+        abort_all_clients()
+    assert not producer.failed, producer.failed[:5]
+
+    cluster = api.get(f"/clusters/{cluster_id}/").json()
+    assert cluster["broker_count"] == 5 and cluster["status"] == "running"
+    assert len(cluster["bootstrap_servers"].split(",")) == 5
+    nodes = api.get(f"/clusters/{cluster_id}/nodes/").json()["results"]
+    assert sorted(n["index"] for n in nodes if n["role"] == "broker") == [0, 1, 2, 3, 4]
+    metadata = AdminClient({"bootstrap.servers": cluster["bootstrap_servers"]}).list_topics(
+        "events", timeout=15
+    )
+    partitions = metadata.topics["events"].partitions.values()
+    holders = {replica for p in partitions for replica in p.replicas}
+    assert holders == {0, 1, 2, 3, 4}, "every broker, new ones included, holds replicas"
+    assert all(sorted(p.isrs) == sorted(p.replicas) for p in partitions)
+    wide = Bootstrap(cluster["bootstrap_servers"])
+    check_acknowledged_survived(producer.acked, read_partitions(wide, "events", PARTITIONS, 60))
+
+    deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "widening"})
+    assert platform.wait_operation(api, deleted.json()["id"])["state"] == "succeeded"
