@@ -5,6 +5,7 @@
     streamplane clusters list
     streamplane clusters restart orders --wait
     streamplane clusters resize orders --size dev-medium --dry-run
+    streamplane clusters scale orders --brokers 5 --wait
     streamplane operations wait <operation id>
     streamplane clusters delete orders --wait
 
@@ -116,6 +117,29 @@ def cmd_resize(api: Api, args: argparse.Namespace) -> int:
     return follow(api, answer, args.quiet) if args.wait else 0
 
 
+def cmd_scale(api: Api, args: argparse.Namespace) -> int:
+    cluster = api.find_cluster(args.name)
+    answer = api.request(
+        "POST",
+        f"/clusters/{cluster['id']}/scale/",
+        json={"broker_count": args.brokers, "dry_run": args.dry_run},
+    )
+    if args.dry_run:
+        plan = answer["plan"]
+        print(
+            f"scale {cluster['name']} to {args.brokers} brokers: new brokers {plan['new_broker_ids']}"
+        )
+        print(
+            f"partitions to move: {plan['partitions_to_move']}; price change: "
+            f"{plan['price_change_per_hour']} per hour; about {plan['estimated_duration_s']} s"
+        )
+        for number, step in enumerate(answer["steps"], 1):
+            print(f"  {number}. {step}")
+        return 0
+    print(f"scaling {cluster['name']} to {args.brokers} brokers, operation {answer['id']}")
+    return follow(api, answer, args.quiet) if args.wait else 0
+
+
 def cmd_cancel(api: Api, args: argparse.Namespace) -> int:
     operation = api.request("POST", f"/operations/{args.operation_id}/cancel/")
     print(f"{operation['kind']} {operation['id']} stops before its next step")
@@ -164,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     resize.add_argument("--dry-run", action="store_true", help="show the plan only")
     resize.add_argument("--wait", action="store_true")
     resize.set_defaults(run=cmd_resize)
+
+    scale = clusters.add_parser("scale", help="add brokers and spread partitions onto them")
+    scale.add_argument("name", help="the cluster's name (or id)")
+    scale.add_argument("--brokers", type=int, required=True, help="the new broker count")
+    scale.add_argument("--dry-run", action="store_true", help="show the plan only")
+    scale.add_argument("--wait", action="store_true")
+    scale.set_defaults(run=cmd_scale)
 
     operations = groups.add_parser("operations").add_subparsers(dest="command", required=True)
     wait = operations.add_parser("wait")

@@ -24,6 +24,7 @@ urlpatterns = [
     path("clusters/<uuid:cluster_id>/delete", views.cluster_delete, name="cluster-delete"),
     path("clusters/<uuid:cluster_id>/restart", views.cluster_restart, name="cluster-restart"),
     path("clusters/<uuid:cluster_id>/resize", views.cluster_resize, name="cluster-resize"),
+    path("clusters/<uuid:cluster_id>/scale", views.cluster_scale, name="cluster-scale"),
     path(
         "operations/<uuid:operation_id>/cancel",
         views.operation_cancel_view,

@@ -207,15 +207,46 @@ def cluster_restart(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespo
 @require_POST
 def cluster_resize(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
     """Preview (the plan, nothing changes) or start a rolling resize."""
-    cluster = selectors.cluster_get(actor.organisation, cluster_id)
-    preview = request.POST.get("action") == "preview"
-    try:
-        result = services.cluster_resize(
+    return _change(
+        request,
+        actor,
+        cluster_id,
+        lambda cluster, dry_run: services.cluster_resize(
             actor=actor,
             cluster=cluster,
             node_size=request.POST.get("node_size", ""),
-            dry_run=preview,
-        )
+            dry_run=dry_run,
+        ),
+        "Resizing {name}, one broker at a time.",
+    )
+
+
+@member_view
+@require_POST
+def cluster_scale(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    """Preview or start adding brokers."""
+    try:
+        count = int(request.POST.get("broker_count", ""))
+    except ValueError:
+        messages.error(request, "Give the new broker count as a number.")
+        return redirect("console:cluster-detail", cluster_id=cluster_id)
+    return _change(
+        request,
+        actor,
+        cluster_id,
+        lambda cluster, dry_run: services.cluster_scale_out(
+            actor=actor, cluster=cluster, broker_count=count, dry_run=dry_run
+        ),
+        "Adding brokers to {name}.",
+    )
+
+
+def _change(request: HttpRequest, actor: Actor, cluster_id, start, started: str) -> HttpResponse:
+    """Run a change's dry run and show its plan, or start it."""
+    cluster = selectors.cluster_get(actor.organisation, cluster_id)
+    preview = request.POST.get("action") == "preview"
+    try:
+        result = start(cluster, preview)
     except ServiceError as exc:
         _service_error(request, exc)
         return redirect("console:cluster-detail", cluster_id=cluster.pk)
@@ -223,7 +254,7 @@ def cluster_resize(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespon
         context = _detail_context(actor, cluster_id)
         context.update(topic_form=TopicCreateForm(), preview=result)
         return render(request, "clusters/cluster_detail.html", context)
-    messages.success(request, f"Resizing {cluster.name}, one broker at a time.")
+    messages.success(request, started.format(name=cluster.name))
     return redirect("console:cluster-detail", cluster_id=cluster.pk)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
+from tests.controlplane.test_faults import next_free_address
 from tests.support.platform import ROOT, Platform
 
 
@@ -41,6 +43,14 @@ def test_create_list_and_delete_from_the_command_line(platform: Platform, tenant
     assert "→" in plan.stdout and "1. Resize broker 0 (cli-made-b0)" in plan.stdout
     assert "2. Record the new size" in plan.stdout
 
+    grow = streamplane(
+        platform, token, "clusters", "scale", "cli-made", "--brokers", "2", "--dry-run"
+    )
+    assert grow.returncode == 0, grow.stderr
+    assert (
+        "new brokers [1]" in grow.stdout and "Reassign partitions onto every broker" in grow.stdout
+    )
+
     deleted = streamplane(platform, token, "clusters", "delete", "cli-made", "--wait")
     assert deleted.returncode == 0, deleted.stderr
     assert "2/2" in deleted.stderr
@@ -55,5 +65,24 @@ def test_errors_are_reported_with_the_api_code(platform: Platform, tenant: dict)
     assert "400 invalid" in invalid.stderr and "name:" in invalid.stderr
     missing = streamplane(platform, tenant["token"], "clusters", "delete", "no-such-cluster")
     assert missing.returncode == 2 and "404 not_found" in missing.stderr
+    # A failed operation makes --wait exit non-zero: the broker's port is taken.
+    with socket.socket() as squatter:
+        squatter.bind((next_free_address(platform), 9092))
+        squatter.listen()
+        doomed = streamplane(
+            platform,
+            tenant["token"],
+            "clusters",
+            "create",
+            "cli-doomed",
+            "--brokers",
+            "1",
+            "--wait",
+        )
+    assert doomed.returncode == 1, doomed.stdout
+    assert "create failed at step 3" in doomed.stderr and "already in use" in doomed.stderr
+    cleanup = streamplane(platform, tenant["token"], "clusters", "delete", "cli-doomed", "--wait")
+    assert cleanup.returncode == 0, cleanup.stderr
+
     refused = streamplane(platform, "sp_wrong", "clusters", "list")
     assert refused.returncode == 2 and "authentication_failed" in refused.stderr

@@ -123,8 +123,13 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     resize_form = page.locator("form#resize-cluster")
     resize_form.locator("select[name=node_size]").select_option("dev-medium")
     resize_form.locator("button[value=preview]").click()
-    expect(page.locator("#resize-plan")).to_contain_text("Resize broker 0")
-    expect(page.locator("#resize-plan")).to_contain_text("Record the new size")
+    expect(page.locator("#change-plan")).to_contain_text("Resize broker 0")
+    expect(page.locator("#change-plan")).to_contain_text("Record the new size")
+    scale_form = page.locator("form#scale-cluster")
+    scale_form.locator("input[name=broker_count]").fill("3")
+    scale_form.locator("button[value=preview]").click()
+    expect(page.locator("#change-plan")).to_contain_text("new brokers 1, 2")
+    expect(page.locator("#change-plan")).to_contain_text("Reassign partitions onto every broker")
     operations = platform.api(tenant["token"]).get(f"/clusters/{cluster_id}/operations/").json()
     assert operations["count"] == 1, "a preview starts nothing"
 
