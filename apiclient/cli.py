@@ -126,9 +126,12 @@ def cmd_scale(api: Api, args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         plan = answer["plan"]
-        print(
-            f"scale {cluster['name']} to {args.brokers} brokers: new brokers {plan['new_broker_ids']}"
+        change = (
+            f"new brokers {plan['new_broker_ids']}"
+            if "new_broker_ids" in plan
+            else f"brokers {plan['removed_broker_ids']} drained and removed"
         )
+        print(f"scale {cluster['name']} to {args.brokers} brokers: {change}")
         print(
             f"partitions to move: {plan['partitions_to_move']}; price change: "
             f"{plan['price_change_per_hour']} per hour; about {plan['estimated_duration_s']} s"
@@ -189,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     resize.add_argument("--wait", action="store_true")
     resize.set_defaults(run=cmd_resize)
 
-    scale = clusters.add_parser("scale", help="add brokers and spread partitions onto them")
+    scale = clusters.add_parser(
+        "scale", help="add brokers (partitions spread onto them) or drain and remove brokers"
+    )
     scale.add_argument("name", help="the cluster's name (or id)")
     scale.add_argument("--brokers", type=int, required=True, help="the new broker count")
     scale.add_argument("--dry-run", action="store_true", help="show the plan only")

@@ -179,7 +179,11 @@ class Cluster(models.Model):
 
     @property
     def brokers(self) -> models.QuerySet[Node]:
-        return self.nodes.filter(role=NodeRole.BROKER).order_by("index")
+        return (
+            self.nodes.filter(role=NodeRole.BROKER)
+            .exclude(status=NodeStatus.DESTROYED)
+            .order_by("index")
+        )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -186,22 +186,61 @@ def cluster_resize(
     )
 
 
-def cluster_scale_out(
+def cluster_scale(
     *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool = False
 ) -> Operation | dict:
-    """Add brokers, then spread partitions onto them (the data follows through replication)."""
-    from provisioning.workflows import scale_out_plan
-
+    """Add brokers and spread partitions onto them, or drain the highest-numbered brokers and
+    remove them. The data moves through replication; nothing is stopped until it has moved."""
     require_write(actor)
     if cluster.status != ClusterStatus.RUNNING:
         raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be scaled.")
-    if not cluster.broker_count < broker_count <= 12:
+    if not 1 <= broker_count <= 12 or broker_count == cluster.broker_count:
         raise InvalidInput(
-            "The cluster cannot grow to that size.",
+            "The cluster cannot be scaled to that size.",
             field_errors={
-                "broker_count": [f"Give more than {cluster.broker_count} and at most 12 brokers."]
+                "broker_count": [
+                    f"Give 1 to 12 brokers, other than the {cluster.broker_count} it has."
+                ]
             },
         )
+    if broker_count < cluster.broker_count:
+        return _scale_in(actor=actor, cluster=cluster, broker_count=broker_count, dry_run=dry_run)
+    return _scale_out(actor=actor, cluster=cluster, broker_count=broker_count, dry_run=dry_run)
+
+
+def _scale_in(
+    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool
+) -> Operation | dict:
+    from provisioning.workflows import scale_in_plan
+
+    removed = list(
+        cluster.nodes.filter(role=NodeRole.BROKER, index__gte=broker_count).exclude(
+            status="destroyed"
+        )
+    )
+    try:
+        steps, plan = scale_in_plan(cluster, removed)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field_errors={"broker_count": [str(exc)]}) from None
+    if dry_run:
+        return {"kind": OperationKind.SCALE_IN, "plan": plan, "steps": [s.title for s, _ in steps]}
+    with transaction.atomic():
+        operation = operation_start(
+            cluster=cluster,
+            kind=OperationKind.SCALE_IN,
+            requested_by=actor.label,
+            steps=steps,
+            plan=plan,
+        )
+        audit_record(actor=actor, action="cluster.scale_in", obj=cluster, details=plan)
+    return operation
+
+
+def _scale_out(
+    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool
+) -> Operation | dict:
+    from provisioning.workflows import scale_out_plan
+
     new_nodes = [
         Node(cluster=cluster, role=NodeRole.BROKER, index=i)
         for i in range(cluster.broker_count, broker_count)

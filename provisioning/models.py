@@ -15,6 +15,7 @@ class OperationKind(models.TextChoices):
     RESTART = "restart"
     RESIZE = "resize"
     SCALE_OUT = "scale_out"
+    SCALE_IN = "scale_in"
 
 
 class OperationState(models.TextChoices):

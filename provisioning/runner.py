@@ -31,6 +31,7 @@ FINAL_CLUSTER_STATUS = {
     OperationKind.RESTART: ClusterStatus.RUNNING,
     OperationKind.RESIZE: ClusterStatus.RUNNING,
     OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
+    OperationKind.SCALE_IN: ClusterStatus.RUNNING,
 }
 # A failed roll stops between brokers and leaves the cluster serving; a failed build or teardown
 # leaves it in need of attention.
@@ -40,6 +41,7 @@ FAILED_CLUSTER_STATUS = {
     OperationKind.RESTART: ClusterStatus.RUNNING,
     OperationKind.RESIZE: ClusterStatus.RUNNING,
     OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
+    OperationKind.SCALE_IN: ClusterStatus.RUNNING,
 }
 LOG_FLUSH_S = 1.0
 

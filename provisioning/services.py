@@ -24,6 +24,7 @@ STATUS_WHILE_RUNNING = {
     OperationKind.RESTART: ClusterStatus.UPDATING,
     OperationKind.RESIZE: ClusterStatus.UPDATING,
     OperationKind.SCALE_OUT: ClusterStatus.UPDATING,
+    OperationKind.SCALE_IN: ClusterStatus.UPDATING,
 }
 
 

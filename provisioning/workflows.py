@@ -190,10 +190,47 @@ def configure_new_brokers(ctx: StepContext) -> None:
 
 def rebalance_partitions(ctx: StepContext) -> None:
     """Spread partitions over every broker, new ones included, and wait for the data to follow."""
+    brokers = sorted(n.index for n in ctx.nodes(NodeRole.BROKER))
+    _spread_partitions(ctx, brokers)
+
+
+def drain_brokers(ctx: StepContext) -> None:
+    """Move every replica off the brokers being removed, then confirm they hold none."""
     from clusters import kafka
 
-    bootstrap = ctx.cluster.bootstrap_servers
-    brokers = sorted(n.index for n in ctx.nodes(NodeRole.BROKER))
+    leaving = set(ctx.plan["removed_broker_ids"])
+    staying = sorted(n.index for n in ctx.nodes(NodeRole.BROKER) if n.index not in leaving)
+    _spread_partitions(ctx, staying)
+    held = [
+        f"{p.topic}-{p.partition}"
+        for p in kafka.cluster_state(ctx.cluster.bootstrap_servers).partitions
+        if leaving & set(p.replicas)
+    ]
+    if held:
+        raise RuntimeError(
+            f"brokers {sorted(leaving)} still hold replicas of {', '.join(held[:10])}"
+        )
+    ctx.log(f"brokers {sorted(leaving)} hold no replicas")
+
+
+def decommission_brokers(ctx: StepContext) -> None:
+    from provisioning.ansible import run_playbook
+
+    leaving = [n for n in ctx.nodes(NodeRole.BROKER) if n.index in ctx.plan["removed_broker_ids"]]
+    if leaving:
+        run_playbook("stop.yml", inventory(ctx), ctx.log, limit=",".join(n.name for n in leaving))
+    for node in leaving:
+        ctx.provider.destroy_node(node, ctx.log)
+        # The row goes too, so a later scale out can reuse the broker id.
+        node.delete()
+
+
+def _spread_partitions(ctx: StepContext, brokers: list[int]) -> None:
+    from clusters import kafka
+
+    bootstrap = ",".join(
+        f"{n.host}:{n.port}" for n in ctx.nodes(NodeRole.BROKER) if n.index in brokers
+    )
     _wait(
         lambda: set(brokers) <= kafka.cluster_state(bootstrap).brokers,
         REGISTER_TIMEOUT_S,
@@ -224,6 +261,32 @@ def apply_broker_count(ctx: StepContext) -> None:
     ctx.cluster.broker_count = count
     ctx.cluster.save(update_fields=["broker_count", "updated_at"])
     ctx.log(f"the cluster has {count} brokers")
+
+
+def scale_in_plan(
+    cluster: Cluster, removed: list[Node]
+) -> tuple[list[tuple[Step, Node | None]], dict]:
+    from clusters import kafka
+
+    state = kafka.cluster_state(cluster.bootstrap_servers)
+    staying = sorted(state.brokers - {n.index for n in removed})
+    too_wide = sorted({p.topic for p in state.partitions if len(p.replicas) > len(staying)})
+    if too_wide:
+        raise ValueError(
+            f"topics {', '.join(too_wide)} have more replicas than the {len(staying)} brokers left"
+        )
+    moves = kafka.balanced_assignment(state, staying)
+    steps: list[tuple[Step, Node | None]] = [
+        (STEP_TABLE[name], None)
+        for name in ("drain_brokers", "decommission_brokers", "apply_broker_count")
+    ]
+    plan = {
+        "removed_broker_ids": [n.index for n in removed],
+        "partitions_to_move": len(moves),
+        "estimated_duration_s": 20 + 2 * len(moves),
+        "price_change_per_hour": str(-cluster.node_size.hourly_price * len(removed)),
+    }
+    return steps, plan
 
 
 def scale_out_plan(
@@ -434,4 +497,10 @@ STEP_TABLE = {step.name: step for steps in WORKFLOWS.values() for step in steps}
         "rebalance_partitions", "Reassign partitions onto every broker", rebalance_partitions
     ),
     "apply_broker_count": Step("apply_broker_count", "Record the broker count", apply_broker_count),
+    "drain_brokers": Step(
+        "drain_brokers", "Move every replica off the brokers being removed", drain_brokers
+    ),
+    "decommission_brokers": Step(
+        "decommission_brokers", "Stop and remove the drained brokers", decommission_brokers
+    ),
 }

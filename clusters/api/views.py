@@ -161,7 +161,7 @@ class ClusterScale(APIView):
         actor = actor_for(request)
         cluster = selectors.cluster_get(actor.organisation, cluster_id)
         data = _valid(ScaleRequestSerializer, request.data)
-        return _roll_response(services.cluster_scale_out(actor=actor, cluster=cluster, **data))
+        return _roll_response(services.cluster_scale(actor=actor, cluster=cluster, **data))
 
 
 class ClusterRestart(APIView):

@@ -224,7 +224,7 @@ def cluster_resize(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespon
 @member_view
 @require_POST
 def cluster_scale(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
-    """Preview or start adding brokers."""
+    """Preview or start adding or removing brokers."""
     try:
         count = int(request.POST.get("broker_count", ""))
     except ValueError:
@@ -234,10 +234,10 @@ def cluster_scale(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespons
         request,
         actor,
         cluster_id,
-        lambda cluster, dry_run: services.cluster_scale_out(
+        lambda cluster, dry_run: services.cluster_scale(
             actor=actor, cluster=cluster, broker_count=count, dry_run=dry_run
         ),
-        "Adding brokers to {name}.",
+        "Scaling {name}.",
     )
 
 

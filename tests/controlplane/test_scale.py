@@ -1,5 +1,6 @@
-"""Scaling a running cluster out from 3 to 5 brokers during traffic: a plan first, then the new
-brokers join, partitions spread onto them through reassignment, and nothing acknowledged is lost."""
+"""Scaling a running cluster from 3 to 5 brokers and back during traffic: a plan first; new brokers
+join and partitions spread onto them through reassignment; removed brokers are drained before they
+stop; nothing acknowledged is lost."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
     assert plan.status_code == 200, plan.text
     assert plan.json()["plan"]["new_broker_ids"] == [3, 4]
     assert plan.json()["plan"]["partitions_to_move"] >= PARTITIONS // 2
-    shrink = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 2})
-    assert shrink.status_code == 400 and "broker_count" in shrink.json()["errors"]
+    too_small = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 2})
+    assert too_small.status_code == 400
+    assert "more replicas than the 2 brokers left" in too_small.json()["errors"]["broker_count"][0]
     assert len(api.get(f"/clusters/{cluster_id}/nodes/").json()["results"]) == 4, "dry run only"
 
     servers = Bootstrap(api.get(f"/clusters/{cluster_id}/").json()["bootstrap_servers"])
@@ -70,6 +72,37 @@ def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
     assert all(sorted(p.isrs) == sorted(p.replicas) for p in partitions)
     wide = Bootstrap(cluster["bootstrap_servers"])
     check_acknowledged_survived(producer.acked, read_partitions(wide, "events", PARTITIONS, 60))
+
+    # And back to 3 during traffic: brokers 3 and 4 are drained before they are stopped.
+    producer = ProducerThread(
+        wide, "events", 1_000_000, partitions=PARTITIONS, rate=300, start_seq=10_000_000
+    ).start()
+    try:
+        producer.wait_acked(300, timeout=60)
+        scale = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 3})
+        assert scale.status_code == 202, scale.text
+        assert scale.json()["plan"]["removed_broker_ids"] == [3, 4]
+        operation = platform.wait_operation(api, scale.json()["id"], timeout=900)
+        assert operation["state"] == "succeeded", [
+            (s["title"], s["error"]) for s in operation["steps"]
+        ]
+        assert "brokers [3, 4] hold no replicas" in operation["steps"][0]["log"]
+        producer.wait_acked(producer.acked_count() + 200, timeout=60)
+    finally:
+        producer.stop_event.set()
+        producer.join()
+        abort_all_clients()
+    assert not producer.failed, producer.failed[:5]
+    cluster = api.get(f"/clusters/{cluster_id}/").json()
+    assert cluster["broker_count"] == 3 and len(cluster["bootstrap_servers"].split(",")) == 3
+    narrow = Bootstrap(cluster["bootstrap_servers"])
+    metadata = AdminClient({"bootstrap.servers": narrow.bootstrap}).list_topics(timeout=15)
+    assert set(metadata.brokers) == {0, 1, 2}
+    for topic in metadata.topics.values():
+        for partition in topic.partitions.values():
+            assert set(partition.replicas) <= {0, 1, 2}, (topic.topic, partition.replicas)
+            assert sorted(partition.isrs) == sorted(partition.replicas)
+    check_acknowledged_survived(producer.acked, read_partitions(narrow, "events", PARTITIONS, 60))
 
     deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": "widening"})
     assert platform.wait_operation(api, deleted.json()["id"])["state"] == "succeeded"
