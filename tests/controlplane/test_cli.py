@@ -67,6 +67,8 @@ def test_errors_are_reported_with_the_api_code(platform: Platform, tenant: dict)
     assert missing.returncode == 2 and "404 not_found" in missing.stderr
     # A failed operation makes --wait exit non-zero: the broker's port is taken.
     with socket.socket() as squatter:
+        # A broker deleted earlier may have left this address's port in TIME_WAIT.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind((next_free_address(platform), 9092))
         squatter.listen()
         doomed = streamplane(
