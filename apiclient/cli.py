@@ -6,6 +6,8 @@
     streamplane clusters restart orders --wait
     streamplane clusters resize orders --size dev-medium --dry-run
     streamplane clusters scale orders --brokers 5 --wait
+    streamplane clusters upgrade orders --version 0.2.0 --wait
+    streamplane clusters storage orders --gib 200 --wait
     streamplane operations wait <operation id>
     streamplane clusters delete orders --wait
 
@@ -89,58 +91,72 @@ def cmd_delete(api: Api, args: argparse.Namespace) -> int:
     return follow(api, operation, args.quiet) if args.wait else 0
 
 
-def cmd_restart(api: Api, args: argparse.Namespace) -> int:
+def change(api: Api, args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
+    """Post a change; print its plan for --dry-run, or start it (and follow it with --wait)."""
     cluster = api.find_cluster(args.name)
-    operation = api.request("POST", f"/clusters/{cluster['id']}/restart/")
-    order = " → ".join(operation["plan"].get("order", []))
-    print(f"rolling restart of {cluster['name']} ({order}), operation {operation['id']}")
-    return follow(api, operation, args.quiet) if args.wait else 0
+    dry_run = getattr(args, "dry_run", False)
+    answer = api.request(
+        "POST", f"/clusters/{cluster['id']}/{action}/", json=body | {"dry_run": dry_run}
+    )
+    if dry_run:
+        print_plan(cluster["name"], answer)
+        return 0
+    order = " → ".join(answer["plan"].get("order", []))
+    print(
+        f"{answer['kind'].replace('_', ' ')} of {cluster['name']}"
+        + (f" ({order})" if order else "")
+        + f", operation {answer['id']}"
+    )
+    return follow(api, answer, args.quiet) if args.wait else 0
+
+
+def print_plan(name: str, preview: dict[str, Any]) -> None:
+    plan = preview["plan"]
+    print(f"{preview['kind'].replace('_', ' ')} of {name}")
+    facts = [
+        ("from_size", "size", lambda p: f"{p['from_size']} → {p['to_size']}"),
+        ("to_version", "dataplane", lambda p: f"{p['from_version']} → {p['to_version']}"),
+        ("storage_gib", "storage", lambda p: f"{p['from_storage_gib']} → {p['storage_gib']} GiB"),
+        ("new_broker_ids", "new brokers", lambda p: ", ".join(map(str, p["new_broker_ids"]))),
+        (
+            "removed_broker_ids",
+            "drained and removed",
+            lambda p: ", ".join(map(str, p["removed_broker_ids"])),
+        ),
+        ("partitions_to_move", "partitions to move", lambda p: str(p["partitions_to_move"])),
+        ("price_change_per_hour", "price change per hour", lambda p: p["price_change_per_hour"]),
+        ("estimated_duration_s", "estimated duration", lambda p: f"{p['estimated_duration_s']} s"),
+    ]
+    for key, label, text in facts:
+        if key in plan:
+            print(f"  {label}: {text(plan)}")
+    for number, step in enumerate(preview["steps"], 1):
+        print(f"  {number}. {step}")
+
+
+def cmd_restart(api: Api, args: argparse.Namespace) -> int:
+    return change(api, args, "restart", {})
 
 
 def cmd_resize(api: Api, args: argparse.Namespace) -> int:
-    cluster = api.find_cluster(args.name)
-    answer = api.request(
-        "POST",
-        f"/clusters/{cluster['id']}/resize/",
-        json={"node_size": args.size, "dry_run": args.dry_run},
-    )
-    if args.dry_run:
-        plan = answer["plan"]
-        print(f"resize {cluster['name']}: {plan['from_size']} → {plan['to_size']}")
-        print(
-            f"price change: {plan['price_change_per_hour']} per hour; about {plan['estimated_duration_s']} s"
-        )
-        for number, step in enumerate(answer["steps"], 1):
-            print(f"  {number}. {step}")
-        return 0
-    print(f"resizing {cluster['name']} to {args.size}, operation {answer['id']}")
-    return follow(api, answer, args.quiet) if args.wait else 0
+    return change(api, args, "resize", {"node_size": args.size})
 
 
 def cmd_scale(api: Api, args: argparse.Namespace) -> int:
-    cluster = api.find_cluster(args.name)
-    answer = api.request(
-        "POST",
-        f"/clusters/{cluster['id']}/scale/",
-        json={"broker_count": args.brokers, "dry_run": args.dry_run},
+    return change(
+        api,
+        args,
+        "scale",
+        {"broker_count": args.brokers, "throttle_mb_per_s": args.throttle_mb_per_s},
     )
-    if args.dry_run:
-        plan = answer["plan"]
-        change = (
-            f"new brokers {plan['new_broker_ids']}"
-            if "new_broker_ids" in plan
-            else f"brokers {plan['removed_broker_ids']} drained and removed"
-        )
-        print(f"scale {cluster['name']} to {args.brokers} brokers: {change}")
-        print(
-            f"partitions to move: {plan['partitions_to_move']}; price change: "
-            f"{plan['price_change_per_hour']} per hour; about {plan['estimated_duration_s']} s"
-        )
-        for number, step in enumerate(answer["steps"], 1):
-            print(f"  {number}. {step}")
-        return 0
-    print(f"scaling {cluster['name']} to {args.brokers} brokers, operation {answer['id']}")
-    return follow(api, answer, args.quiet) if args.wait else 0
+
+
+def cmd_upgrade(api: Api, args: argparse.Namespace) -> int:
+    return change(api, args, "upgrade", {"dataplane_version": args.version})
+
+
+def cmd_storage(api: Api, args: argparse.Namespace) -> int:
+    return change(api, args, "storage", {"storage_gib": args.gib})
 
 
 def cmd_cancel(api: Api, args: argparse.Namespace) -> int:
@@ -197,9 +213,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     scale.add_argument("name", help="the cluster's name (or id)")
     scale.add_argument("--brokers", type=int, required=True, help="the new broker count")
+    scale.add_argument(
+        "--throttle-mb-per-s",
+        type=int,
+        default=50,
+        help="replication throttle per broker while partitions move (0: none)",
+    )
     scale.add_argument("--dry-run", action="store_true", help="show the plan only")
     scale.add_argument("--wait", action="store_true")
     scale.set_defaults(run=cmd_scale)
+
+    upgrade = clusters.add_parser("upgrade", help="rolling upgrade to a newer dataplane version")
+    upgrade.add_argument("name", help="the cluster's name (or id)")
+    upgrade.add_argument("--version", required=True)
+    upgrade.add_argument("--dry-run", action="store_true", help="show the plan only")
+    upgrade.add_argument("--wait", action="store_true")
+    upgrade.set_defaults(run=cmd_upgrade)
+
+    storage = clusters.add_parser("storage", help="grow every broker's storage, without restarts")
+    storage.add_argument("name", help="the cluster's name (or id)")
+    storage.add_argument("--gib", type=int, required=True, help="the new storage per broker")
+    storage.add_argument("--dry-run", action="store_true", help="show the plan only")
+    storage.add_argument("--wait", action="store_true")
+    storage.set_defaults(run=cmd_storage)
 
     operations = groups.add_parser("operations").add_subparsers(dest="command", required=True)
     wait = operations.add_parser("wait")

@@ -100,36 +100,56 @@ def topic_create(
     topic = NewTopic(
         name, num_partitions=partitions, replication_factor=replication_factor, config=configs
     )
-    future = admin.create_topics([topic], request_timeout=TIMEOUT_S)[name]
-    try:
-        future.result()
-    except KafkaException as exc:
-        raise _error(exc) from exc
+    _result(admin.create_topics([topic], request_timeout=TIMEOUT_S)[name])
 
 
 def topic_alter_configs(
     bootstrap: str, name: str, set_configs: dict[str, str], delete: list[str]
+) -> None:
+    _alter_configs(bootstrap, ConfigResource.Type.TOPIC, name, set_configs, delete)
+
+
+def broker_alter_configs(
+    bootstrap: str, broker_id: int, set_configs: dict[str, str], delete: list[str]
+) -> None:
+    """Change a broker's dynamic configs; it applies them without a restart."""
+    _alter_configs(bootstrap, ConfigResource.Type.BROKER, str(broker_id), set_configs, delete)
+
+
+def broker_configs(bootstrap: str, broker_id: int) -> dict[str, str]:
+    """A broker's effective configs."""
+    admin = _admin(bootstrap)
+    resource = ConfigResource(ConfigResource.Type.BROKER, str(broker_id))
+    entries = _result(admin.describe_configs([resource], request_timeout=TIMEOUT_S)[resource])
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def _alter_configs(
+    bootstrap: str,
+    resource_type: ConfigResource.Type,
+    name: str,
+    set_configs: dict[str, str],
+    delete: list[str],
 ) -> None:
     admin = _admin(bootstrap)
     entries = [
         ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
         for key, value in set_configs.items()
     ] + [ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE) for key in delete]
-    resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
-    future = admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S)[resource]
+    resource = ConfigResource(resource_type, name, incremental_configs=entries)
+    _result(admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S)[resource])
+
+
+def _result(future):
     try:
-        future.result()
+        return future.result()
     except KafkaException as exc:
         raise _error(exc) from exc
 
 
 def topic_delete(bootstrap: str, name: str) -> None:
     admin = _admin(bootstrap)
-    future = admin.delete_topics([name], request_timeout=TIMEOUT_S)[name]
-    try:
-        future.result()
-    except KafkaException as exc:
-        raise _error(exc) from exc
+    _result(admin.delete_topics([name], request_timeout=TIMEOUT_S)[name])
 
 
 def verify_round_trip(
@@ -243,15 +263,20 @@ def elect_preferred_leaders(bootstrap: str, partitions: list[PartitionState]) ->
     future = admin.elect_leaders(
         ElectionType.PREFERRED, [TopicPartition(p.topic, p.partition) for p in partitions]
     )
-    try:
-        results = future.result()
-    except KafkaException as exc:
-        raise _error(exc) from exc
+    results = _result(future)
     for tp, error in results.items():
         if error is not None and error.code() != KafkaError.ELECTION_NOT_NEEDED:
             raise ClusterUnreachable(
                 f"preferred election for {tp.topic}-{tp.partition}: {error.str()}"
             )
+
+
+def restore_preferred_leaders(bootstrap: str) -> int:
+    """Elect each partition's preferred replica where another leads; returns how many moved."""
+    state = cluster_state(bootstrap)
+    misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
+    elect_preferred_leaders(bootstrap, misplaced)
+    return len(misplaced)
 
 
 def balanced_assignment(

@@ -83,12 +83,31 @@ class AuditEvent(models.Model):
 
 
 class Provider(models.Model):
+    """A provider account: where nodes come from, with its settings and (encrypted) credentials."""
+
     slug = models.SlugField(unique=True)  # "local", "aws"
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
+    # Non-secret settings, e.g. for AWS: endpoint_url, image_id, ssh_user, key_name, vpc_cidr.
+    config = models.JSONField(default=dict, blank=True)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    # What a GiB of data volume beyond a size's own disk costs per hour.
+    storage_gib_hourly_price = models.DecimalField(max_digits=10, decimal_places=6, default=0)
 
     def __str__(self) -> str:
         return self.name
+
+    def set_credentials(self, credentials: dict[str, str]) -> None:
+        from clusters.secrets import encrypt_json
+
+        self.credentials_encrypted = encrypt_json(credentials, purpose="provider-credentials")
+
+    def credentials(self) -> dict[str, str]:
+        from clusters.secrets import decrypt_json
+
+        if not self.credentials_encrypted:
+            return {}
+        return decrypt_json(self.credentials_encrypted, purpose="provider-credentials")
 
 
 class Region(models.Model):
@@ -121,7 +140,10 @@ class NodeSize(models.Model):
 
 
 class DataplaneVersion(models.Model):
-    version = models.CharField(max_length=20, unique=True)
+    version = models.CharField(max_length=40, unique=True)
+    # What a node installs for this version (a pip requirement or a wheel's path or URL); empty
+    # means the dataplane installed alongside the control plane.
+    package = models.CharField(max_length=500, blank=True)
     is_default = models.BooleanField(default=False)
     available = models.BooleanField(default=True)
 
@@ -155,6 +177,12 @@ class Cluster(models.Model):
     default_replication_factor = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
+    # Data volume per broker; at least the node size's disk, raised by storage expansion.
+    storage_gib = models.PositiveIntegerField()
+    # Networks allowed to reach the client port; the provider enforces them.
+    allowed_cidrs = models.JSONField(default=list, blank=True)
+    # Resources the provider made for the whole cluster (e.g. VPC, subnet, security group ids).
+    provider_data = models.JSONField(default=dict, blank=True)
     delete_protection = models.BooleanField(default=False)
     status = models.CharField(
         max_length=12, choices=ClusterStatus.choices, default=ClusterStatus.CREATING
@@ -218,6 +246,12 @@ class Node(models.Model):
     node_size = models.ForeignKey(
         NodeSize, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Likewise the version this node runs while an upgrade rolls through.
+    dataplane_version = models.ForeignKey(
+        DataplaneVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Provider resources of this node beyond provider_ref (e.g. its data volume id).
+    provider_data = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=NodeStatus.choices, default=NodeStatus.PENDING)
     report_token_digest = models.CharField(max_length=64, blank=True)
     last_report_at = models.DateTimeField(null=True, blank=True)
@@ -231,6 +265,10 @@ class Node(models.Model):
     @property
     def size(self) -> NodeSize:
         return self.node_size or self.cluster.node_size
+
+    @property
+    def version(self) -> DataplaneVersion:
+        return self.dataplane_version or self.cluster.dataplane_version
 
     @property
     def name(self) -> str:

@@ -12,6 +12,7 @@ from clusters.models import (
     AuditEvent,
     Cluster,
     ClusterStatus,
+    DataplaneVersion,
     Node,
     NodeSize,
     Organisation,
@@ -44,6 +45,10 @@ def cluster_nodes(cluster: Cluster) -> QuerySet[Node]:
 def node_sizes(provider: Provider | None = None) -> QuerySet[NodeSize]:
     queryset = NodeSize.objects.select_related("provider").filter(provider__enabled=True)
     return queryset.filter(provider=provider) if provider else queryset
+
+
+def dataplane_versions() -> QuerySet[DataplaneVersion]:
+    return DataplaneVersion.objects.filter(available=True).order_by("version")
 
 
 def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:

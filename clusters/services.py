@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from packaging.version import Version
 
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
@@ -22,6 +26,24 @@ from clusters.models import (
 from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationKind
 from provisioning.services import operation_start
+from provisioning.workflows import Step, step_title
+
+MAX_STORAGE_GIB = 16384  # the largest gp3 volume
+
+
+def normalise_cidrs(cidrs: list[str]) -> list[str]:
+    """Networks in canonical form (host bits must be zero), duplicates dropped, order kept."""
+    result: list[str] = []
+    for text in cidrs:
+        try:
+            network = str(ipaddress.ip_network(str(text).strip()))
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is not a network in CIDR notation (e.g. 10.0.0.0/16)."
+            ) from None
+        if network not in result:
+            result.append(network)
+    return result
 
 
 def cluster_create(
@@ -36,6 +58,8 @@ def cluster_create(
     default_replication_factor: int,
     delete_protection: bool = False,
     dataplane_version: str | None = None,
+    storage_gib: int | None = None,
+    allowed_cidrs: list[str] | None = None,
 ) -> tuple[Cluster, Operation]:
     """Record a new cluster with its nodes and start the operation that builds it."""
     require_write(actor)
@@ -56,6 +80,18 @@ def cluster_create(
         size_obj = NodeSize.objects.filter(provider=provider_obj, slug=node_size).first()
         if size_obj is None:
             errors["node_size"] = [f"Unknown node size {node_size!r} for provider {provider}."]
+    if (
+        size_obj is not None
+        and storage_gib is not None
+        and not size_obj.disk_gib <= storage_gib <= MAX_STORAGE_GIB
+    ):
+        errors["storage_gib"] = [
+            f"Storage per broker is {size_obj.disk_gib} to {MAX_STORAGE_GIB} GiB for {size_obj.slug}."
+        ]
+    try:
+        networks = normalise_cidrs(allowed_cidrs or [])
+    except ValueError as exc:
+        errors["allowed_cidrs"] = [str(exc)]
     if not 1 <= broker_count <= 12:
         errors["broker_count"] = ["A cluster has 1 to 12 brokers."]
     if zookeeper_count not in (1, 3):
@@ -94,6 +130,8 @@ def cluster_create(
                 broker_count=broker_count,
                 zookeeper_count=zookeeper_count,
                 default_replication_factor=default_replication_factor,
+                storage_gib=storage_gib or size_obj.disk_gib,
+                allowed_cidrs=networks,
                 delete_protection=delete_protection,
                 created_by=actor.label,
             )
@@ -149,13 +187,11 @@ def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -
 def cluster_restart(*, actor: Actor, cluster: Cluster, dry_run: bool = False) -> Operation | dict:
     """Restart every broker, one at a time, each only when the cluster can spare it. With `dry_run`,
     return the plan instead."""
-    return _roll(
-        actor=actor,
-        cluster=cluster,
-        kind=OperationKind.RESTART,
-        step="restart_broker",
-        dry_run=dry_run,
-    )
+    from provisioning.workflows import roll_plan
+
+    _require_running(actor, cluster)
+    steps, plan = roll_plan(cluster, "restart_broker")
+    return _start_or_preview(actor, cluster, OperationKind.RESTART, steps, plan, dry_run)
 
 
 def cluster_resize(
@@ -163,6 +199,8 @@ def cluster_resize(
 ) -> Operation | dict:
     """Move every broker to another size, one at a time, with the same safety gates as a restart.
     With `dry_run`, return the plan instead."""
+    from provisioning.workflows import roll_plan
+
     target = NodeSize.objects.filter(provider=cluster.provider, slug=node_size).first()
     if target is None:
         raise InvalidInput(
@@ -176,24 +214,65 @@ def cluster_resize(
             "The cluster already has this size.",
             field_errors={"node_size": [f"The cluster already runs at {node_size}."]},
         )
-    return _roll(
-        actor=actor,
-        cluster=cluster,
-        kind=OperationKind.RESIZE,
-        step="resize_broker",
-        target=target,
-        dry_run=dry_run,
-    )
+    _require_running(actor, cluster)
+    steps, plan = roll_plan(cluster, "resize_broker", target_size=target)
+    return _start_or_preview(actor, cluster, OperationKind.RESIZE, steps, plan, dry_run)
+
+
+def cluster_upgrade(
+    *, actor: Actor, cluster: Cluster, dataplane_version: str, dry_run: bool = False
+) -> Operation | dict:
+    """Move every broker to a newer dataplane version, one at a time, with a restart's safety
+    gates. Versions only go forward: an older broker may not read what a newer one wrote."""
+    from provisioning.workflows import roll_plan
+
+    target = DataplaneVersion.objects.filter(version=dataplane_version, available=True).first()
+    current = cluster.dataplane_version
+    problem = None
+    if target is None:
+        problem = f"No available dataplane version {dataplane_version!r}."
+    elif target == current:
+        problem = f"The cluster already runs {current}."
+    elif Version(target.version) < Version(current.version):
+        problem = f"{target} is older than {current}; versions only go forward."
+    if problem:
+        raise InvalidInput(problem, field_errors={"dataplane_version": [problem]})
+    _require_running(actor, cluster)
+    steps, plan = roll_plan(cluster, "upgrade_broker", target_version=target)
+    return _start_or_preview(actor, cluster, OperationKind.UPGRADE, steps, plan, dry_run)
+
+
+def cluster_expand_storage(
+    *, actor: Actor, cluster: Cluster, storage_gib: int, dry_run: bool = False
+) -> Operation | dict:
+    """Grow every broker's data volume (and log-directory quota) while it serves. Storage only
+    grows: volumes cannot shrink."""
+    from provisioning.workflows import storage_plan
+
+    if not cluster.storage_gib < storage_gib <= MAX_STORAGE_GIB:
+        problem = f"Give more than the {cluster.storage_gib} GiB per broker the cluster has, up to {MAX_STORAGE_GIB}."
+        raise InvalidInput("Storage can only grow.", field_errors={"storage_gib": [problem]})
+    _require_running(actor, cluster)
+    steps, plan = storage_plan(cluster, storage_gib)
+    return _start_or_preview(actor, cluster, OperationKind.EXPAND_STORAGE, steps, plan, dry_run)
+
+
+DEFAULT_THROTTLE_MB_PER_S = 50
 
 
 def cluster_scale(
-    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool = False
+    *,
+    actor: Actor,
+    cluster: Cluster,
+    broker_count: int,
+    throttle_mb_per_s: int = DEFAULT_THROTTLE_MB_PER_S,
+    dry_run: bool = False,
 ) -> Operation | dict:
     """Add brokers and spread partitions onto them, or drain the highest-numbered brokers and
-    remove them. The data moves through replication; nothing is stopped until it has moved."""
-    require_write(actor)
-    if cluster.status != ClusterStatus.RUNNING:
-        raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be scaled.")
+    remove them. The data moves through replication, throttled to `throttle_mb_per_s` per broker
+    (0: unthrottled); nothing is stopped until it has moved."""
+    from provisioning.workflows import scale_in_plan, scale_out_plan
+
     if not 1 <= broker_count <= 12 or broker_count == cluster.broker_count:
         raise InvalidInput(
             "The cluster cannot be scaled to that size.",
@@ -203,88 +282,57 @@ def cluster_scale(
                 ]
             },
         )
+    if not 0 <= throttle_mb_per_s <= 10_000:
+        raise InvalidInput(
+            "The throttle is out of range.",
+            field_errors={"throttle_mb_per_s": ["Give 0 (unthrottled) to 10000 MB/s."]},
+        )
+    _require_running(actor, cluster)
+    throttle = throttle_mb_per_s * 1024**2 if throttle_mb_per_s else -1
     if broker_count < cluster.broker_count:
-        return _scale_in(actor=actor, cluster=cluster, broker_count=broker_count, dry_run=dry_run)
-    return _scale_out(actor=actor, cluster=cluster, broker_count=broker_count, dry_run=dry_run)
-
-
-def _scale_in(
-    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool
-) -> Operation | dict:
-    from provisioning.workflows import scale_in_plan
-
-    removed = list(
-        cluster.nodes.filter(role=NodeRole.BROKER, index__gte=broker_count).exclude(
-            status="destroyed"
-        )
-    )
-    try:
-        steps, plan = scale_in_plan(cluster, removed)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field_errors={"broker_count": [str(exc)]}) from None
-    if dry_run:
-        return {"kind": OperationKind.SCALE_IN, "plan": plan, "steps": [s.title for s, _ in steps]}
-    with transaction.atomic():
-        operation = operation_start(
-            cluster=cluster,
-            kind=OperationKind.SCALE_IN,
-            requested_by=actor.label,
-            steps=steps,
-            plan=plan,
-        )
-        audit_record(actor=actor, action="cluster.scale_in", obj=cluster, details=plan)
-    return operation
-
-
-def _scale_out(
-    *, actor: Actor, cluster: Cluster, broker_count: int, dry_run: bool
-) -> Operation | dict:
-    from provisioning.workflows import scale_out_plan
-
+        removed = list(cluster.brokers.filter(index__gte=broker_count))
+        try:
+            steps, plan = scale_in_plan(cluster, removed, throttle)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field_errors={"broker_count": [str(exc)]}) from None
+        return _start_or_preview(actor, cluster, OperationKind.SCALE_IN, steps, plan, dry_run)
     new_nodes = [
         Node(cluster=cluster, role=NodeRole.BROKER, index=i)
         for i in range(cluster.broker_count, broker_count)
     ]
-    steps, plan = scale_out_plan(cluster, new_nodes)
-    if dry_run:
-        return {"kind": OperationKind.SCALE_OUT, "plan": plan, "steps": [s.title for s, _ in steps]}
-    with transaction.atomic():
-        Node.objects.bulk_create(new_nodes)
-        operation = operation_start(
-            cluster=cluster,
-            kind=OperationKind.SCALE_OUT,
-            requested_by=actor.label,
-            steps=steps,
-            plan=plan,
-        )
-        audit_record(actor=actor, action="cluster.scale_out", obj=cluster, details=plan)
-    return operation
+    steps, plan = scale_out_plan(cluster, new_nodes, throttle)
+    return _start_or_preview(
+        actor,
+        cluster,
+        OperationKind.SCALE_OUT,
+        steps,
+        plan,
+        dry_run,
+        before_start=lambda: Node.objects.bulk_create(new_nodes),
+    )
 
 
-def _roll(
-    *,
-    actor: Actor,
-    cluster: Cluster,
-    kind: str,
-    step: str,
-    target: NodeSize | None = None,
-    dry_run: bool = False,
-) -> Operation | dict:
-    from provisioning.workflows import roll_plan
-
+def _require_running(actor: Actor, cluster: Cluster) -> None:
     require_write(actor)
     if cluster.status != ClusterStatus.RUNNING:
         raise NotReady(f"The cluster is {cluster.status}; only a running cluster can be changed.")
-    steps, plan = roll_plan(cluster, step, target)
+
+
+def _start_or_preview(
+    actor: Actor,
+    cluster: Cluster,
+    kind: str,
+    steps: list[tuple[Step, Node | None]],
+    plan: dict,
+    dry_run: bool,
+    before_start: Callable[[], object] | None = None,
+) -> Operation | dict:
+    """The plan and its step titles for a dry run; otherwise the started operation, audited."""
     if dry_run:
-        return {
-            "kind": kind,
-            "plan": plan,
-            "steps": [
-                f"{s.title} {node.index} ({node.name})" if node else s.title for s, node in steps
-            ],
-        }
+        return {"kind": kind, "plan": plan, "steps": [step_title(s, node) for s, node in steps]}
     with transaction.atomic():
+        if before_start is not None:
+            before_start()
         operation = operation_start(
             cluster=cluster, kind=kind, requested_by=actor.label, steps=steps, plan=plan
         )

@@ -23,6 +23,8 @@ REPORT_FIELDS = (
     "bytes_out_per_s",
     "disk_used_bytes",
 )
+# Reported by newer brokers only; kept with the node's latest health when present.
+OPTIONAL_REPORT_FIELDS = ("version", "log_dirs_used_bytes", "log_dirs_quota_bytes")
 SILENT_INTERVALS = 3
 KEEP_REPORTS = timedelta(days=7)
 
@@ -38,7 +40,9 @@ def node_for_report_token(node_id: str, token: str) -> Node | None:
 def health_report_ingest(*, node: Node, report: dict[str, Any]) -> HealthReport:
     with transaction.atomic():
         saved = HealthReport.objects.create(node=node, **{k: report[k] for k in REPORT_FIELDS})
-        node.health = {k: report[k] for k in REPORT_FIELDS}
+        node.health = {k: report[k] for k in REPORT_FIELDS} | {
+            k: report[k] for k in OPTIONAL_REPORT_FIELDS if k in report
+        }
         node.last_report_at = saved.received_at
         if node.status in (NodeStatus.DOWN, NodeStatus.PROVISIONING, NodeStatus.RUNNING):
             node.status = NodeStatus.RUNNING

@@ -16,6 +16,8 @@ class OperationKind(models.TextChoices):
     RESIZE = "resize"
     SCALE_OUT = "scale_out"
     SCALE_IN = "scale_in"
+    UPGRADE = "upgrade"
+    EXPAND_STORAGE = "expand_storage"
 
 
 class OperationState(models.TextChoices):
@@ -27,6 +29,13 @@ class OperationState(models.TextChoices):
 
 
 ACTIVE_STATES = (OperationState.PENDING, OperationState.RUNNING)
+# Operations made of independent per-broker steps can stop between them and leave a serving cluster.
+CANCELLABLE_KINDS = (
+    OperationKind.RESTART,
+    OperationKind.RESIZE,
+    OperationKind.UPGRADE,
+    OperationKind.EXPAND_STORAGE,
+)
 
 
 class Operation(models.Model):
@@ -65,6 +74,10 @@ class Operation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.kind in CANCELLABLE_KINDS
 
 
 class OperationStep(models.Model):

@@ -16,7 +16,7 @@ from provisioning.models import (
     OperationState,
     OperationStep,
 )
-from provisioning.workflows import WORKFLOWS, Step
+from provisioning.workflows import WORKFLOWS, Step, step_title
 
 STATUS_WHILE_RUNNING = {
     OperationKind.CREATE: ClusterStatus.CREATING,
@@ -25,6 +25,8 @@ STATUS_WHILE_RUNNING = {
     OperationKind.RESIZE: ClusterStatus.UPDATING,
     OperationKind.SCALE_OUT: ClusterStatus.UPDATING,
     OperationKind.SCALE_IN: ClusterStatus.UPDATING,
+    OperationKind.UPGRADE: ClusterStatus.UPDATING,
+    OperationKind.EXPAND_STORAGE: ClusterStatus.UPDATING,
 }
 
 
@@ -62,7 +64,7 @@ def operation_start(
                 operation=operation,
                 position=i,
                 name=step.name,
-                title=f"{step.title} {node.index} ({node.name})" if node else step.title,
+                title=step_title(step, node),
                 node=node,
             )
             for i, (step, node) in enumerate(steps)
@@ -108,13 +110,10 @@ def operation_retry(*, actor: Actor, operation: Operation) -> Operation:
     return operation
 
 
-CANCELLABLE = (OperationKind.RESTART, OperationKind.RESIZE)
-
-
 def operation_cancel(*, actor: Actor, operation: Operation) -> Operation:
     """Ask a roll to stop before its next step; the broker in progress finishes its turn."""
     require_write(actor)
-    if operation.kind not in CANCELLABLE:
+    if not operation.is_cancellable:
         raise Conflict(
             f"A {operation.kind} operation cannot be cancelled; it can be retried if it fails."
         )

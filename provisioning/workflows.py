@@ -18,12 +18,16 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus
+from clusters.models import Cluster, DataplaneVersion, Node, NodeRole, NodeSize, NodeStatus
 from provisioning.providers import get_provider
 from provisioning.providers.base import Provider
 
 ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"
 ZOOKEEPER_CHROOT = "/streamplane"
+GIB = 1024**3
+# The broker's limit on what its log directories hold: a node's disk on the local provider, the
+# data volume's size on a VM (so the broker refuses writes before the filesystem fills).
+QUOTA_CONFIG = "log.dirs.quota.bytes"
 
 
 @dataclass
@@ -49,6 +53,10 @@ class Step:
     name: str
     title: str
     run: Callable[[StepContext], None]
+
+
+def step_title(step: Step, node: Node | None) -> str:
+    return f"{step.title} {node.index} ({node.name})" if node else step.title
 
 
 def node_report_token(node: Node) -> str:
@@ -88,6 +96,11 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
             if node.role == NodeRole.BROKER:
                 host_vars["health_report_token"] = node_report_token(node)
                 host_vars.update(size_limits(node.size))
+                host_vars.update(
+                    dataplane_version=node.version.version,
+                    dataplane_package=node.version.package,
+                    log_dirs_quota_bytes=cluster.storage_gib * GIB,
+                )
             result[node.name] = host_vars
         return result
 
@@ -102,7 +115,7 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
                 "zookeeper_connect": zookeeper_connect,
                 "zookeeper_jar": ZOOKEEPER_JAR,
                 "java_command": shutil.which("java") or "java",
-                "dataplane_command": f"{sys.executable} -m dataplane",
+                "dataplane_python": sys.executable,
                 "health_report_url": settings.CONTROLPLANE_URL.rstrip("/"),
                 "health_report_interval_ms": int(settings.HEALTH_REPORT_INTERVAL_S * 1000),
                 "broker_settings": {
@@ -239,21 +252,39 @@ def _spread_partitions(ctx: StepContext, brokers: list[int]) -> None:
     )
     targets = kafka.balanced_assignment(kafka.cluster_state(bootstrap), brokers)
     ctx.log(f"moving {len(targets)} partition(s) to spread them over brokers {brokers}")
-    if targets:
-        kafka.reassign(bootstrap, targets)
-    _wait(
-        lambda: (
-            kafka.reassignments_in_progress(bootstrap) == 0
-            and not kafka.cluster_state(bootstrap).under_replicated
-        ),
-        CATCH_UP_TIMEOUT_S,
-        "the reassignment to complete",
-        ctx.log,
-    )
-    state = kafka.cluster_state(bootstrap)
-    misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
-    kafka.elect_preferred_leaders(bootstrap, misplaced)
-    ctx.log(f"reassignment complete; preferred leaders restored on {len(misplaced)} partition(s)")
+    rate = ctx.plan.get("throttle_bytes_per_s", -1)
+    throttled = sorted({n.index for n in ctx.nodes(NodeRole.BROKER)}) if rate > 0 else []
+    for broker_id in throttled:
+        kafka.broker_alter_configs(bootstrap, broker_id, dict.fromkeys(THROTTLES, str(rate)), [])
+    if throttled:
+        ctx.log(f"replication of moving partitions throttled to {rate} bytes/s per broker")
+    try:
+        if targets:
+            kafka.reassign(bootstrap, targets)
+        _wait(
+            lambda: (
+                kafka.reassignments_in_progress(bootstrap) == 0
+                and not kafka.cluster_state(bootstrap).under_replicated
+            ),
+            CATCH_UP_TIMEOUT_S,
+            "the reassignment to complete",
+            ctx.log,
+        )
+    finally:
+        # A throttle left behind would slow every later follower catch-up on these brokers.
+        for broker_id in throttled:
+            kafka.broker_alter_configs(bootstrap, broker_id, {}, list(THROTTLES))
+        if throttled:
+            ctx.log("replication throttle removed")
+    moved = kafka.restore_preferred_leaders(bootstrap)
+    ctx.log(f"reassignment complete; preferred leaders restored on {moved} partition(s)")
+
+
+# Kafka's throttle for replicas being added by a reassignment, on both ends of the copy.
+THROTTLES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+# What a scale operation lets the data copy use unless told otherwise: enough to move quickly,
+# little enough that client traffic keeps its latency.
+DEFAULT_THROTTLE_BYTES_PER_S = 50 * 1024**2
 
 
 def apply_broker_count(ctx: StepContext) -> None:
@@ -264,9 +295,10 @@ def apply_broker_count(ctx: StepContext) -> None:
 
 
 def scale_in_plan(
-    cluster: Cluster, removed: list[Node]
+    cluster: Cluster, removed: list[Node], throttle_bytes_per_s: int
 ) -> tuple[list[tuple[Step, Node | None]], dict]:
     from clusters import kafka
+    from clusters.pricing import price_change
 
     state = kafka.cluster_state(cluster.bootstrap_servers)
     staying = sorted(state.brokers - {n.index for n in removed})
@@ -284,15 +316,19 @@ def scale_in_plan(
         "removed_broker_ids": [n.index for n in removed],
         "partitions_to_move": len(moves),
         "estimated_duration_s": 20 + 2 * len(moves),
-        "price_change_per_hour": str(-cluster.node_size.hourly_price * len(removed)),
+        "price_change_per_hour": str(
+            price_change(cluster, broker_count=cluster.broker_count - len(removed))
+        ),
+        "throttle_bytes_per_s": throttle_bytes_per_s,
     }
     return steps, plan
 
 
 def scale_out_plan(
-    cluster: Cluster, new_nodes: list[Node]
+    cluster: Cluster, new_nodes: list[Node], throttle_bytes_per_s: int
 ) -> tuple[list[tuple[Step, Node | None]], dict]:
     from clusters import kafka
+    from clusters.pricing import price_change
 
     state = kafka.cluster_state(cluster.bootstrap_servers)
     brokers = sorted(state.brokers | {n.index for n in new_nodes})
@@ -310,7 +346,10 @@ def scale_out_plan(
         "new_broker_ids": [n.index for n in new_nodes],
         "partitions_to_move": len(moves),
         "estimated_duration_s": 30 + 2 * len(moves),
-        "price_change_per_hour": str(cluster.node_size.hourly_price * len(new_nodes)),
+        "price_change_per_hour": str(
+            price_change(cluster, broker_count=cluster.broker_count + len(new_nodes))
+        ),
+        "throttle_bytes_per_s": throttle_bytes_per_s,
     }
     return steps, plan
 
@@ -337,6 +376,7 @@ def destroy_nodes(ctx: StepContext) -> None:
         provider.destroy_node(node, ctx.log)
         node.status = NodeStatus.DESTROYED
         node.save(update_fields=["status"])
+    provider.release_cluster(ctx.cluster, ctx.log)
 
 
 # --- rolling restart ------------------------------------------------------------------------------
@@ -384,26 +424,10 @@ def _wait(condition: Callable[[], object], timeout: float, what: str, log: Calla
         time.sleep(1)
 
 
-def restart_broker(ctx: StepContext) -> None:
-    roll_broker(ctx, target_size=None)
-
-
-def resize_broker(ctx: StepContext) -> None:
-    target = NodeSize.objects.get(pk=ctx.plan["node_size_id"])
-    roll_broker(ctx, target_size=target)
-
-
-def apply_cluster_size(ctx: StepContext) -> None:
-    target = NodeSize.objects.get(pk=ctx.plan["node_size_id"])
-    ctx.cluster.node_size = target
-    ctx.cluster.save(update_fields=["node_size", "updated_at"])
-    ctx.cluster.nodes.filter(role=NodeRole.BROKER).update(node_size=None)
-    ctx.log(f"the cluster's brokers now run at {target}")
-
-
-def roll_broker(ctx: StepContext, target_size: NodeSize | None) -> None:
-    """One broker of a roll: may-go-down check, controlled shutdown, (new size,) start, wait until
-    registered and fully replicated, preferred leaders back."""
+def roll_broker(ctx: StepContext) -> None:
+    """One broker's turn in a roll: may-go-down check, controlled shutdown, the plan's change (a new
+    machine size, a new dataplane version, or none for a restart), start, wait until registered and
+    fully replicated, preferred leaders back."""
     from clusters import kafka
     from provisioning.ansible import run_playbook
 
@@ -416,11 +440,19 @@ def roll_broker(ctx: StepContext, target_size: NodeSize | None) -> None:
         ctx.log(f"broker {node.index} may go down: every partition keeps min.insync.replicas")
     else:
         ctx.log(f"broker {node.index} is not registered; restarting it without the check")
+    run_playbook("stop.yml", inventory(ctx), ctx.log, limit=node.name)
+    target_size = _planned(NodeSize, ctx.plan.get("node_size_id"))
     if target_size is not None and node.size != target_size:
+        ctx.provider.resize_node(node, target_size, ctx.log)
         node.node_size = target_size
         node.save(update_fields=["node_size"])
         ctx.log(f"{node.name}: {node.size} from now on")
-    run_playbook("restart_broker.yml", inventory(ctx), ctx.log, limit=node.name)
+    target_version = _planned(DataplaneVersion, ctx.plan.get("dataplane_version_id"))
+    if target_version is not None and node.version != target_version:
+        node.dataplane_version = target_version
+        node.save(update_fields=["dataplane_version"])
+        ctx.log(f"{node.name}: dataplane {target_version} from now on")
+    run_playbook("brokers.yml", inventory(ctx), ctx.log, limit=node.name)
     _wait(
         lambda: node.index in kafka.cluster_state(bootstrap).brokers,
         REGISTER_TIMEOUT_S,
@@ -428,6 +460,14 @@ def roll_broker(ctx: StepContext, target_size: NodeSize | None) -> None:
         ctx.log,
     )
     ctx.log(f"broker {node.index} registered")
+    if target_version is not None:
+        _wait(
+            lambda: _reported_version(node) == target_version.version,
+            REGISTER_TIMEOUT_S,
+            f"broker {node.index} to report version {target_version}",
+            ctx.log,
+        )
+        ctx.log(f"broker {node.index} reports version {target_version}")
     _wait(
         lambda: not kafka.cluster_state(bootstrap).under_replicated,
         CATCH_UP_TIMEOUT_S,
@@ -435,10 +475,34 @@ def roll_broker(ctx: StepContext, target_size: NodeSize | None) -> None:
         ctx.log,
     )
     ctx.log("no under-replicated partitions")
-    state = kafka.cluster_state(bootstrap)
-    misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
-    kafka.elect_preferred_leaders(bootstrap, misplaced)
-    ctx.log(f"preferred leader election for {len(misplaced)} partition(s)")
+    moved = kafka.restore_preferred_leaders(bootstrap)
+    ctx.log(f"preferred leader election for {moved} partition(s)")
+
+
+def _planned(model, pk):
+    return None if pk is None else model.objects.get(pk=pk)
+
+
+def _reported_version(node: Node) -> str | None:
+    node.refresh_from_db(fields=["health"])
+    return node.health.get("version")
+
+
+def apply_cluster_size(ctx: StepContext) -> None:
+    target = NodeSize.objects.get(pk=ctx.plan["node_size_id"])
+    ctx.cluster.node_size = target
+    ctx.cluster.storage_gib = max(ctx.cluster.storage_gib, target.disk_gib)
+    ctx.cluster.save(update_fields=["node_size", "storage_gib", "updated_at"])
+    ctx.cluster.nodes.filter(role=NodeRole.BROKER).update(node_size=None)
+    ctx.log(f"the cluster's brokers now run at {target}")
+
+
+def apply_cluster_version(ctx: StepContext) -> None:
+    target = DataplaneVersion.objects.get(pk=ctx.plan["dataplane_version_id"])
+    ctx.cluster.dataplane_version = target
+    ctx.cluster.save(update_fields=["dataplane_version", "updated_at"])
+    ctx.cluster.nodes.filter(role=NodeRole.BROKER).update(dataplane_version=None)
+    ctx.log(f"the cluster's brokers now run dataplane {target}")
 
 
 # Seconds one broker's turn in a roll takes on the local provider (bench/controlplane.py measures it).
@@ -446,12 +510,16 @@ SECONDS_PER_BROKER = 20
 
 
 def roll_plan(
-    cluster: Cluster, step_name: str, target_size: NodeSize | None = None
+    cluster: Cluster,
+    step_name: str,
+    target_size: NodeSize | None = None,
+    target_version: DataplaneVersion | None = None,
 ) -> tuple[list[tuple[Step, Node | None]], dict]:
     """One step per broker, the controller last, so leadership moves once per broker at most."""
     from clusters import kafka
+    from clusters.pricing import price_change
 
-    brokers = list(cluster.nodes.filter(role=NodeRole.BROKER).exclude(status=NodeStatus.DESTROYED))
+    brokers = list(cluster.brokers)
     controller = kafka.cluster_state(cluster.bootstrap_servers).controller
     brokers.sort(key=lambda n: (n.index == controller, n.index))
     steps: list[tuple[Step, Node | None]] = [(STEP_TABLE[step_name], node) for node in brokers]
@@ -461,16 +529,65 @@ def roll_plan(
         "checks": "before each broker: no partition may fall below min.insync.replicas; after: "
         "registered, zero under-replicated partitions, preferred leaders restored",
         "estimated_duration_s": SECONDS_PER_BROKER * len(brokers),
+        "price_change_per_hour": "0",
     }
     if target_size is not None:
-        old = cluster.node_size
         steps.append((STEP_TABLE["apply_cluster_size"], None))
         plan.update(
             node_size_id=target_size.pk,
-            from_size=str(old),
+            from_size=str(cluster.node_size),
             to_size=str(target_size),
-            price_change_per_hour=str((target_size.hourly_price - old.hourly_price) * len(brokers)),
+            price_change_per_hour=str(price_change(cluster, node_size=target_size)),
         )
+    if target_version is not None:
+        steps.append((STEP_TABLE["apply_cluster_version"], None))
+        plan.update(
+            dataplane_version_id=target_version.pk,
+            from_version=cluster.dataplane_version.version,
+            to_version=target_version.version,
+        )
+    return steps, plan
+
+
+# --- storage expansion ----------------------------------------------------------------------------
+
+
+def expand_broker_storage(ctx: StepContext) -> None:
+    """Grow one broker's volume, then its log-directory quota; the broker keeps running."""
+    from clusters import kafka
+
+    node = ctx.node
+    assert node is not None
+    target = ctx.plan["storage_gib"]
+    ctx.provider.expand_storage(node, target, ctx.log)
+    kafka.broker_alter_configs(
+        ctx.cluster.bootstrap_servers, node.index, {QUOTA_CONFIG: str(target * GIB)}, []
+    )
+    ctx.log(f"broker {node.index}: log directories may hold {target} GiB")
+
+
+def apply_cluster_storage(ctx: StepContext) -> None:
+    ctx.cluster.storage_gib = ctx.plan["storage_gib"]
+    ctx.cluster.save(update_fields=["storage_gib", "updated_at"])
+    ctx.log(f"every broker has {ctx.cluster.storage_gib} GiB of storage")
+
+
+def storage_plan(cluster: Cluster, storage_gib: int) -> tuple[list[tuple[Step, Node | None]], dict]:
+    from clusters.pricing import price_change
+
+    brokers = list(cluster.brokers)
+    steps: list[tuple[Step, Node | None]] = [
+        (STEP_TABLE["expand_broker_storage"], node) for node in brokers
+    ]
+    steps.append((STEP_TABLE["apply_cluster_storage"], None))
+    plan = {
+        "order": [node.name for node in brokers],
+        "from_storage_gib": cluster.storage_gib,
+        "storage_gib": storage_gib,
+        "restarts": "none: volumes grow and quotas rise while brokers run",
+        "estimated_duration_s": 5 * len(brokers),
+        "price_change_per_hour": str(price_change(cluster, storage_gib=storage_gib)),
+    }
     return steps, plan
 
 
@@ -487,9 +604,19 @@ WORKFLOWS: dict[str, list[Step]] = {
     ],
 }
 STEP_TABLE = {step.name: step for steps in WORKFLOWS.values() for step in steps} | {
-    "restart_broker": Step("restart_broker", "Restart broker", restart_broker),
-    "resize_broker": Step("resize_broker", "Resize broker", resize_broker),
+    "restart_broker": Step("restart_broker", "Restart broker", roll_broker),
+    "resize_broker": Step("resize_broker", "Resize broker", roll_broker),
+    "upgrade_broker": Step("upgrade_broker", "Upgrade broker", roll_broker),
     "apply_cluster_size": Step("apply_cluster_size", "Record the new size", apply_cluster_size),
+    "apply_cluster_version": Step(
+        "apply_cluster_version", "Record the new version", apply_cluster_version
+    ),
+    "expand_broker_storage": Step(
+        "expand_broker_storage", "Expand storage of broker", expand_broker_storage
+    ),
+    "apply_cluster_storage": Step(
+        "apply_cluster_storage", "Record the new storage", apply_cluster_storage
+    ),
     "configure_new_brokers": Step(
         "configure_new_brokers", "Configure and start the new brokers", configure_new_brokers
     ),

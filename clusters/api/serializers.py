@@ -64,6 +64,8 @@ class ClusterSerializer(serializers.ModelSerializer):
             "broker_count",
             "zookeeper_count",
             "default_replication_factor",
+            "storage_gib",
+            "allowed_cidrs",
             "delete_protection",
             "bootstrap_servers",
             "created_by",
@@ -84,7 +86,16 @@ class ClusterCreateSerializer(serializers.Serializer):
     zookeeper_count = serializers.ChoiceField(choices=[1, 3], default=1)
     default_replication_factor = serializers.IntegerField(min_value=1, max_value=5, default=3)
     delete_protection = serializers.BooleanField(default=False)
-    dataplane_version = serializers.CharField(max_length=20, required=False)
+    dataplane_version = serializers.CharField(max_length=40, required=False)
+    storage_gib = serializers.IntegerField(
+        min_value=1, required=False, help_text="Data volume per broker; the size's disk if omitted."
+    )
+    allowed_cidrs = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        max_length=50,
+        required=False,
+        help_text="Networks that may reach the client port (enforced by the provider).",
+    )
 
 
 class ClusterUpdateSerializer(serializers.Serializer):

@@ -22,6 +22,16 @@ urlpatterns = [
         name="api-cluster-restart",
     ),
     path(
+        "clusters/<uuid:cluster_id>/upgrade/",
+        views.ClusterUpgrade.as_view(),
+        name="api-cluster-upgrade",
+    ),
+    path(
+        "clusters/<uuid:cluster_id>/storage/",
+        views.ClusterExpandStorage.as_view(),
+        name="api-cluster-storage",
+    ),
+    path(
         "clusters/<uuid:cluster_id>/nodes/", views.ClusterNodes.as_view(), name="api-cluster-nodes"
     ),
     path(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -137,49 +139,106 @@ class ClusterDetail(APIView):
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RollRequestSerializer(serializers.Serializer):
+class ChangeRequestSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="Answer with the plan only.")
 
 
-class ResizeRequestSerializer(RollRequestSerializer):
+class ResizeRequestSerializer(ChangeRequestSerializer):
     node_size = serializers.CharField(max_length=50)
 
 
-def _roll_response(result) -> Response:
-    if isinstance(result, dict):
-        return Response(result)
-    return Response(OperationSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+class UpgradeRequestSerializer(ChangeRequestSerializer):
+    dataplane_version = serializers.CharField(max_length=40)
 
 
-class ScaleRequestSerializer(RollRequestSerializer):
+class StorageRequestSerializer(ChangeRequestSerializer):
+    storage_gib = serializers.IntegerField(min_value=1, help_text="Data volume per broker.")
+
+
+class ScaleRequestSerializer(ChangeRequestSerializer):
     broker_count = serializers.IntegerField(min_value=1, max_value=12)
+    throttle_mb_per_s = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        default=services.DEFAULT_THROTTLE_MB_PER_S,
+        help_text="Replication throttle per broker while partitions move; 0 for none.",
+    )
 
 
-class ClusterScale(APIView):
-    @extend_schema(request=ScaleRequestSerializer, responses={202: OperationSerializer})
+class ClusterChange(APIView):
+    """A long change to a cluster: 202 with the operation, or 200 with the plan for a dry run."""
+
+    request_serializer: type[serializers.Serializer] = ChangeRequestSerializer
+    service: Callable[..., object]
+
     def post(self, request: Request, cluster_id) -> Response:
         actor = actor_for(request)
         cluster = selectors.cluster_get(actor.organisation, cluster_id)
-        data = _valid(ScaleRequestSerializer, request.data)
-        return _roll_response(services.cluster_scale(actor=actor, cluster=cluster, **data))
+        data = _valid(self.request_serializer, request.data)
+        result = type(self).service(actor=actor, cluster=cluster, **data)
+        if isinstance(result, dict):
+            return Response(result)
+        return Response(OperationSerializer(result).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ClusterRestart(APIView):
-    @extend_schema(request=RollRequestSerializer, responses={202: OperationSerializer})
-    def post(self, request: Request, cluster_id) -> Response:
-        actor = actor_for(request)
-        cluster = selectors.cluster_get(actor.organisation, cluster_id)
-        data = _valid(RollRequestSerializer, request.data)
-        return _roll_response(services.cluster_restart(actor=actor, cluster=cluster, **data))
+@extend_schema_view(
+    post=extend_schema(
+        request=ScaleRequestSerializer,
+        responses={202: OperationSerializer},
+        summary="Add or remove brokers",
+    )
+)
+class ClusterScale(ClusterChange):
+    request_serializer = ScaleRequestSerializer
+    service = staticmethod(services.cluster_scale)
 
 
-class ClusterResize(APIView):
-    @extend_schema(request=ResizeRequestSerializer, responses={202: OperationSerializer})
-    def post(self, request: Request, cluster_id) -> Response:
-        actor = actor_for(request)
-        cluster = selectors.cluster_get(actor.organisation, cluster_id)
-        data = _valid(ResizeRequestSerializer, request.data)
-        return _roll_response(services.cluster_resize(actor=actor, cluster=cluster, **data))
+@extend_schema_view(
+    post=extend_schema(
+        request=ChangeRequestSerializer,
+        responses={202: OperationSerializer},
+        summary="Restart brokers one at a time",
+    )
+)
+class ClusterRestart(ClusterChange):
+    request_serializer = ChangeRequestSerializer
+    service = staticmethod(services.cluster_restart)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=ResizeRequestSerializer,
+        responses={202: OperationSerializer},
+        summary="Move brokers to another node size",
+    )
+)
+class ClusterResize(ClusterChange):
+    request_serializer = ResizeRequestSerializer
+    service = staticmethod(services.cluster_resize)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=UpgradeRequestSerializer,
+        responses={202: OperationSerializer},
+        summary="Move brokers to a newer dataplane version",
+    )
+)
+class ClusterUpgrade(ClusterChange):
+    request_serializer = UpgradeRequestSerializer
+    service = staticmethod(services.cluster_upgrade)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=StorageRequestSerializer,
+        responses={202: OperationSerializer},
+        summary="Grow every broker's storage while it serves",
+    )
+)
+class ClusterExpandStorage(ClusterChange):
+    request_serializer = StorageRequestSerializer
+    service = staticmethod(services.cluster_expand_storage)
 
 
 class ClusterNodes(generics.ListAPIView):

@@ -25,6 +25,8 @@ urlpatterns = [
     path("clusters/<uuid:cluster_id>/restart", views.cluster_restart, name="cluster-restart"),
     path("clusters/<uuid:cluster_id>/resize", views.cluster_resize, name="cluster-resize"),
     path("clusters/<uuid:cluster_id>/scale", views.cluster_scale, name="cluster-scale"),
+    path("clusters/<uuid:cluster_id>/upgrade", views.cluster_upgrade, name="cluster-upgrade"),
+    path("clusters/<uuid:cluster_id>/storage", views.cluster_storage, name="cluster-storage"),
     path(
         "operations/<uuid:operation_id>/cancel",
         views.operation_cancel_view,

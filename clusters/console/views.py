@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from clusters import selectors, services, tokens, topics
 from clusters.actors import Actor, PermissionDenied, require_write
 from clusters.console.forms import ClusterCreateForm, TokenCreateForm, TopicCreateForm
-from clusters.errors import ServiceError
+from clusters.errors import InvalidInput, ServiceError
 from clusters.models import ClusterStatus, Membership
 from monitoring.services import cluster_health_summary
 from provisioning import selectors as operation_selectors
@@ -92,6 +92,7 @@ def _detail_context(actor: Actor, cluster_id) -> dict:
         "summary": cluster_health_summary(cluster),
         "running": cluster.status == ClusterStatus.RUNNING,
         "sizes": selectors.node_sizes(cluster.provider).exclude(pk=cluster.node_size_id),
+        "versions": selectors.dataplane_versions().exclude(pk=cluster.dataplane_version_id),
     }
 
 
@@ -225,20 +226,70 @@ def cluster_resize(request: HttpRequest, actor: Actor, cluster_id) -> HttpRespon
 @require_POST
 def cluster_scale(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
     """Preview or start adding or removing brokers."""
-    try:
-        count = int(request.POST.get("broker_count", ""))
-    except ValueError:
-        messages.error(request, "Give the new broker count as a number.")
-        return redirect("console:cluster-detail", cluster_id=cluster_id)
     return _change(
         request,
         actor,
         cluster_id,
         lambda cluster, dry_run: services.cluster_scale(
-            actor=actor, cluster=cluster, broker_count=count, dry_run=dry_run
+            actor=actor,
+            cluster=cluster,
+            broker_count=_number(request, "broker_count"),
+            throttle_mb_per_s=_number(
+                request, "throttle_mb_per_s", services.DEFAULT_THROTTLE_MB_PER_S
+            ),
+            dry_run=dry_run,
         ),
         "Scaling {name}.",
     )
+
+
+@member_view
+@require_POST
+def cluster_upgrade(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    """Preview or start a rolling upgrade of the dataplane version."""
+    return _change(
+        request,
+        actor,
+        cluster_id,
+        lambda cluster, dry_run: services.cluster_upgrade(
+            actor=actor,
+            cluster=cluster,
+            dataplane_version=request.POST.get("dataplane_version", ""),
+            dry_run=dry_run,
+        ),
+        "Upgrading {name}, one broker at a time.",
+    )
+
+
+@member_view
+@require_POST
+def cluster_storage(request: HttpRequest, actor: Actor, cluster_id) -> HttpResponse:
+    """Preview or start growing every broker's storage."""
+    return _change(
+        request,
+        actor,
+        cluster_id,
+        lambda cluster, dry_run: services.cluster_expand_storage(
+            actor=actor,
+            cluster=cluster,
+            storage_gib=_number(request, "storage_gib"),
+            dry_run=dry_run,
+        ),
+        "Expanding the storage of {name}.",
+    )
+
+
+def _number(request: HttpRequest, field: str, default: int | None = None) -> int:
+    text = request.POST.get(field, "").strip()
+    if not text and default is not None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(
+            f"Give {field.replace('_', ' ')} as a whole number.",
+            field_errors={field: ["A whole number is required."]},
+        ) from None
 
 
 def _change(request: HttpRequest, actor: Actor, cluster_id, start, started: str) -> HttpResponse:

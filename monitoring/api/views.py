@@ -20,6 +20,9 @@ class HealthReportSerializer(serializers.Serializer):
     bytes_in_per_s = serializers.FloatField(min_value=0)
     bytes_out_per_s = serializers.FloatField(min_value=0)
     disk_used_bytes = serializers.IntegerField(min_value=0)
+    version = serializers.CharField(max_length=40, required=False)
+    log_dirs_used_bytes = serializers.IntegerField(min_value=0, required=False)
+    log_dirs_quota_bytes = serializers.IntegerField(min_value=-1, required=False)
 
 
 class NodeHealth(APIView):

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from clusters.models import Cluster, Node
+from clusters.models import Cluster, Node, NodeSize
 
 Log = Callable[[str], None]
 
@@ -27,6 +27,16 @@ class Provider(Protocol):
 
     def destroy_node(self, node: Node, log: Log) -> None:
         """Stop whatever runs on the node and release it. Idempotent."""
+
+    def release_cluster(self, cluster: Cluster, log: Log) -> None:
+        """Release what the cluster's nodes shared (network, firewall) once every node is destroyed.
+        Idempotent."""
+
+    def resize_node(self, node: Node, size: NodeSize, log: Log) -> None:
+        """Give a node whose broker is stopped the machine of `size`; its data stays. Idempotent."""
+
+    def expand_storage(self, node: Node, storage_gib: int, log: Log) -> None:
+        """Grow the node's data volume to `storage_gib` while it runs. Idempotent."""
 
     def describe(self, node: Node) -> NodeObservation: ...
 

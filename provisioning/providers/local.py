@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from clusters.models import Cluster, Node, NodeRole, NodeStatus
+from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus
 from clusters.models import Provider as ProviderRow
 from provisioning.providers.base import Log, NodeObservation
 
@@ -114,9 +114,20 @@ class LocalProvider:
         if directory.exists():
             shutil.rmtree(directory)
             log(f"{node.name}: removed {directory}")
-        cluster_dir = directory.parent
+
+    def release_cluster(self, cluster: Cluster, log: Log) -> None:
+        cluster_dir = self.root / str(cluster.pk)
         if cluster_dir.exists() and not any(cluster_dir.iterdir()):
             cluster_dir.rmdir()
+            log(f"removed {cluster_dir}")
+
+    def resize_node(self, node: Node, size: NodeSize, log: Log) -> None:
+        # A local node's size is the limits its processes start with (the inventory carries them).
+        log(f"{node.name}: starts with the limits of {size.slug}")
+
+    def expand_storage(self, node: Node, storage_gib: int, log: Log) -> None:
+        # A local node's disk is a quota the broker enforces; the workflow raises it.
+        log(f"{node.name}: log directory quota becomes {storage_gib} GiB")
 
     def describe(self, node: Node) -> NodeObservation:
         directory = Path(node.provider_ref) if node.provider_ref else self.node_dir(node)
@@ -128,6 +139,7 @@ class LocalProvider:
     def inventory_host_vars(self, node: Node) -> dict[str, Any]:
         return {
             "ansible_connection": "local",
+            "service_manager": "start-stop-daemon",
             "ansible_python_interpreter": sys.executable,
             "node_host": node.host,
             "node_dir": node.provider_ref,

@@ -47,9 +47,15 @@ def test_create_list_and_delete_from_the_command_line(platform: Platform, tenant
         platform, token, "clusters", "scale", "cli-made", "--brokers", "2", "--dry-run"
     )
     assert grow.returncode == 0, grow.stderr
-    assert (
-        "new brokers [1]" in grow.stdout and "Reassign partitions onto every broker" in grow.stdout
+    assert "new brokers: 1" in grow.stdout
+    assert "Reassign partitions onto every broker" in grow.stdout
+
+    storage = streamplane(
+        platform, token, "clusters", "storage", "cli-made", "--gib", "20", "--dry-run"
     )
+    assert storage.returncode == 0, storage.stderr
+    assert "storage: 10 → 20 GiB" in storage.stdout  # dev-small comes with 10 GiB
+    assert "1. Expand storage of broker 0 (cli-made-b0)" in storage.stdout
 
     deleted = streamplane(platform, token, "clusters", "delete", "cli-made", "--wait")
     assert deleted.returncode == 0, deleted.stderr
