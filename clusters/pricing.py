@@ -24,5 +24,7 @@ def hourly_price(
     return brokers * per_broker
 
 
-def price_change(cluster: Cluster, **changes) -> Decimal:
-    return hourly_price(cluster, **changes) - hourly_price(cluster)
+def price_change(cluster: Cluster, **changes) -> str:
+    """The change in price per hour, as plans show it: exact, without trailing zeros."""
+    change = hourly_price(cluster, **changes) - hourly_price(cluster)
+    return format(change.normalize(), "f")

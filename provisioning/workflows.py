@@ -316,8 +316,8 @@ def scale_in_plan(
         "removed_broker_ids": [n.index for n in removed],
         "partitions_to_move": len(moves),
         "estimated_duration_s": 20 + 2 * len(moves),
-        "price_change_per_hour": str(
-            price_change(cluster, broker_count=cluster.broker_count - len(removed))
+        "price_change_per_hour": price_change(
+            cluster, broker_count=cluster.broker_count - len(removed)
         ),
         "throttle_bytes_per_s": throttle_bytes_per_s,
     }
@@ -346,8 +346,8 @@ def scale_out_plan(
         "new_broker_ids": [n.index for n in new_nodes],
         "partitions_to_move": len(moves),
         "estimated_duration_s": 30 + 2 * len(moves),
-        "price_change_per_hour": str(
-            price_change(cluster, broker_count=cluster.broker_count + len(new_nodes))
+        "price_change_per_hour": price_change(
+            cluster, broker_count=cluster.broker_count + len(new_nodes)
         ),
         "throttle_bytes_per_s": throttle_bytes_per_s,
     }
@@ -537,7 +537,7 @@ def roll_plan(
             node_size_id=target_size.pk,
             from_size=str(cluster.node_size),
             to_size=str(target_size),
-            price_change_per_hour=str(price_change(cluster, node_size=target_size)),
+            price_change_per_hour=price_change(cluster, node_size=target_size),
         )
     if target_version is not None:
         steps.append((STEP_TABLE["apply_cluster_version"], None))
@@ -586,7 +586,7 @@ def storage_plan(cluster: Cluster, storage_gib: int) -> tuple[list[tuple[Step, N
         "storage_gib": storage_gib,
         "restarts": "none: volumes grow and quotas rise while brokers run",
         "estimated_duration_s": 5 * len(brokers),
-        "price_change_per_hour": str(price_change(cluster, storage_gib=storage_gib)),
+        "price_change_per_hour": price_change(cluster, storage_gib=storage_gib),
     }
     return steps, plan
 

@@ -28,6 +28,9 @@ class NodeSizeSerializer(serializers.ModelSerializer):
 
 class NodeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
+    # What the node runs now; differs from the cluster's while a resize or upgrade rolls through.
+    node_size = serializers.CharField(source="size.slug", read_only=True)
+    dataplane_version = serializers.CharField(source="version.version", read_only=True)
 
     class Meta:
         model = Node
@@ -38,6 +41,8 @@ class NodeSerializer(serializers.ModelSerializer):
             "index",
             "host",
             "port",
+            "node_size",
+            "dataplane_version",
             "status",
             "last_report_at",
             "health",

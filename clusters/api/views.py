@@ -248,7 +248,9 @@ class ClusterNodes(generics.ListAPIView):
         cluster = selectors.cluster_get(
             actor_for(self.request).organisation, self.kwargs["cluster_id"]
         )
-        return selectors.cluster_nodes(cluster).select_related("cluster")
+        return selectors.cluster_nodes(cluster).select_related(
+            "cluster__node_size", "cluster__dataplane_version", "node_size", "dataplane_version"
+        )
 
 
 class ClusterOperations(generics.ListAPIView):

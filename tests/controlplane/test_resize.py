@@ -18,7 +18,7 @@ from tests.replication.clients import (
     check_acknowledged_survived,
     read_partitions,
 )
-from tests.support.platform import Platform, node_processes
+from tests.support.platform import Platform, broker_processes
 from tests.support.waiting import wait_until
 
 PARTITIONS = 6
@@ -28,9 +28,7 @@ GIB = 1024**3
 def broker_limits(platform: Platform, cluster_id: str) -> list[tuple[int, str]]:
     """(address-space limit in bytes, allowed CPU list) of each broker process of the cluster."""
     limits = []
-    for pid in node_processes(platform.nodes_root / cluster_id):
-        if b"dataplane" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-            continue
+    for pid in broker_processes(platform.nodes_root / cluster_id):
         address_space = next(
             line
             for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
@@ -85,7 +83,7 @@ def test_resize_during_traffic(platform: Platform, tenant: dict) -> None:
         f"/clusters/{cluster_id}/resize/", json={"node_size": "dev-medium", "dry_run": True}
     )
     assert plan.status_code == 200, plan.text
-    assert plan.json()["plan"]["price_change_per_hour"] == "0.2100"  # (0.12 - 0.05) x 3 brokers
+    assert plan.json()["plan"]["price_change_per_hour"] == "0.21"  # (0.12 - 0.05) x 3 brokers
     assert plan.json()["steps"][-1] == "Record the new size"
     assert len(plan.json()["steps"]) == 4
     assert api.get(f"/clusters/{cluster_id}/operations/").json()["count"] == 1, "dry run only"

@@ -4,8 +4,12 @@ stop; nothing acknowledged is lost."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from confluent_kafka.admin import AdminClient
 
+from clusters.kafka import broker_configs
 from tests.controlplane.conftest import cluster_payload
 from tests.controlplane.test_rolling_restart import Bootstrap
 from tests.replication.clients import (
@@ -17,6 +21,25 @@ from tests.replication.clients import (
 from tests.support.platform import Platform
 
 PARTITIONS = 10
+
+
+MIB = 1024**2
+
+
+class ThrottleWatcher(threading.Thread):
+    """Records every value broker 0's follower throttle takes while the scale runs."""
+
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__(daemon=True)
+        self.bootstrap = bootstrap
+        self.seen: set[str] = set()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            with contextlib.suppress(Exception):  # brokers come and go during the operation
+                configs = broker_configs(self.bootstrap, 0)
+                self.seen.add(configs["follower.replication.throttled.rate"])
 
 
 def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
@@ -43,20 +66,33 @@ def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
 
     servers = Bootstrap(api.get(f"/clusters/{cluster_id}/").json()["bootstrap_servers"])
     producer = ProducerThread(servers, "events", 1_000_000, partitions=PARTITIONS, rate=300).start()
+    throttle = ThrottleWatcher(servers.bootstrap)
     try:
         producer.wait_acked(300, timeout=60)
-        scale = api.post(f"/clusters/{cluster_id}/scale/", json={"broker_count": 5})
+        scale = api.post(
+            f"/clusters/{cluster_id}/scale/", json={"broker_count": 5, "throttle_mb_per_s": 1}
+        )
         assert scale.status_code == 202, scale.text
+        assert scale.json()["plan"]["throttle_bytes_per_s"] == MIB
+        throttle.start()
         operation = platform.wait_operation(api, scale.json()["id"], timeout=900)
         assert operation["state"] == "succeeded", [
             (s["title"], s["error"]) for s in operation["steps"]
         ]
         producer.wait_acked(producer.acked_count() + 200, timeout=60)
     finally:
+        throttle.stopped.set()
         producer.stop_event.set()
         producer.join()
         abort_all_clients()
     assert not producer.failed, producer.failed[:5]
+    # The copy ran under the requested throttle, set on the brokers for the move and removed after.
+    rebalance = next(s for s in operation["steps"] if s["name"] == "rebalance_partitions")
+    assert f"throttled to {MIB} bytes/s" in rebalance["log"]
+    assert "replication throttle removed" in rebalance["log"]
+    throttle.join()
+    assert str(MIB) in throttle.seen, throttle.seen
+    assert broker_configs(servers.bootstrap, 0)["follower.replication.throttled.rate"] == "-1"
 
     cluster = api.get(f"/clusters/{cluster_id}/").json()
     assert cluster["broker_count"] == 5 and cluster["status"] == "running"

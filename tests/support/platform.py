@@ -237,5 +237,14 @@ def node_processes(nodes_root: Path) -> list[int]:
     return found
 
 
+def broker_processes(nodes_root: Path) -> list[int]:
+    """Pids of the broker processes among the node processes under `nodes_root`."""
+    return sorted(
+        pid
+        for pid in node_processes(nodes_root)
+        if b"dataplane" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+
+
 def wait_gone(nodes_root: Path, timeout: float = 60) -> None:
     wait_until(lambda: not node_processes(nodes_root), timeout, "node processes to exit")
