@@ -119,17 +119,36 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     expect(page.locator(".messages")).to_contain_text("payments: retention.ms reset")
     expect(row.locator("td").nth(3)).not_to_contain_text("retention.ms=")
 
-    # The resize form previews its plan without changing anything.
-    resize_form = page.locator("form#resize-cluster")
-    resize_form.locator("select[name=node_size]").select_option("dev-medium")
-    resize_form.locator("button[value=preview]").click()
-    expect(page.locator("#change-plan")).to_contain_text("Resize broker 0")
-    expect(page.locator("#change-plan")).to_contain_text("Record the new size")
-    scale_form = page.locator("form#scale-cluster")
-    scale_form.locator("input[name=broker_count]").fill("3")
-    scale_form.locator("button[value=preview]").click()
-    expect(page.locator("#change-plan")).to_contain_text("new brokers 1, 2")
-    expect(page.locator("#change-plan")).to_contain_text("Reassign partitions onto every broker")
+    # Each change form previews its plan without changing anything.
+    def preview(form_id: str, field: str, value: str, *expected: str) -> None:
+        form = page.locator(f"form#{form_id}")
+        form.evaluate("form => { form.noValidate = true; }")  # the server checks too
+        control = form.locator(f"[name={field}]")
+        if control.evaluate("element => element.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+        form.locator("button[value=preview]").click()
+        for text in expected:
+            expect(page.locator("#change-plan, .messages").first).to_contain_text(text)
+
+    preview("resize-cluster", "node_size", "dev-medium", "Resize broker 0", "Record the new size")
+    preview(
+        "scale-cluster",
+        "broker_count",
+        "3",
+        "new brokers 1, 2",
+        "Reassign partitions onto every broker",
+        "replication throttled to 50.0",
+    )
+    preview(
+        "storage-cluster",
+        "storage_gib",
+        "25",
+        "storage 10 → 25 GiB per broker",
+        "Expand storage of broker 0",
+    )
+    preview("storage-cluster", "storage_gib", "5", "Storage can only grow")
     operations = platform.api(tenant["token"]).get(f"/clusters/{cluster_id}/operations/").json()
     assert operations["count"] == 1, "a preview starts nothing"
 
