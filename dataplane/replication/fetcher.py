@@ -22,6 +22,7 @@ from dataplane.protocol.errors import ErrorCode
 from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
 from dataplane.protocol.primitives import ProtocolError
 from dataplane.protocol.records import InvalidBatch
+from dataplane.replication.throttle import Throttle
 
 if TYPE_CHECKING:
     from dataplane.broker.partition import Partition
@@ -128,27 +129,6 @@ class PeerConnection:
 
     def close(self) -> None:
         self.transport.close()
-
-
-class Throttle:
-    """A byte budget per second for replicas being added by a reassignment (-1: unlimited)."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.allowance = float(max(rate, 0))
-        self.updated = time.monotonic()
-
-    def open(self) -> bool:
-        if self.rate < 0:
-            return True
-        now = time.monotonic()
-        self.allowance = min(self.rate, self.allowance + (now - self.updated) * self.rate)
-        self.updated = now
-        return self.allowance > 0
-
-    def spend(self, size: int) -> None:
-        if self.rate >= 0:
-            self.allowance -= size
 
 
 class ReplicaFetcher:
@@ -380,7 +360,8 @@ class ReplicaFetcherManager:
         self.config = replicas.config
         self.broker_id = replicas.broker_id
         self.fetchers: dict[int, ReplicaFetcher] = {}
-        self.throttle = Throttle(self.config["follower.replication.throttled.rate"])
+        # Read at every fetch: `follower.replication.throttled.rate` may change while we run.
+        self.throttle = Throttle(lambda: self.config["follower.replication.throttled.rate"])
         self.stopped = False
 
     def is_throttled(self, key: TopicPartition) -> bool:
