@@ -150,9 +150,7 @@ def swap_in(
         item.segment.offset_index.delete()
         item.segment.time_index.delete()
         os.replace(item.path, item.segment.log_path)
-        replacement = LogSegment(
-            partition_log.directory, base, partition_log.config["index.interval.bytes"]
-        )
+        replacement = partition_log.new_segment(base)
         replacement.load(recover=True)
         partition_log.segments[index] = replacement
     partition_log.first_dirty_offset = max(partition_log.first_dirty_offset, first_dirty_offset)

@@ -16,7 +16,7 @@ from dataplane.protocol.record_codec import record_timestamps
 from dataplane.protocol.records import BatchHeader
 from dataplane.storage.checkpoints import read_entries, write_atomically, write_entries
 from dataplane.storage.producer_state import BatchRecord, ProducerStateManager
-from dataplane.storage.segment import LogSegment
+from dataplane.storage.segment import DiskUsage, LogSegment
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,10 @@ class PartitionLog:
         log_start_offset: int = 0,
         first_dirty_offset: int = 0,
         clean_shutdown: bool = True,
+        usage: DiskUsage | None = None,
     ) -> None:
         self.directory = directory
+        self.usage = usage if usage is not None else DiskUsage()  # shared by the broker's logs
         self.topic = topic
         self.partition = partition
         self.config = config
@@ -82,7 +84,7 @@ class PartitionLog:
         bases = sorted(int(p.name[:20]) for p in self.directory.glob("*.log"))
         truncated_any = False
         for base in bases:
-            segment = LogSegment(self.directory, base, self.config["index.interval.bytes"])
+            segment = self.new_segment(base)
             recover = not clean_shutdown and segment.base_offset >= self._segment_base_of(
                 self.recovery_point, bases
             )
@@ -102,25 +104,23 @@ class PartitionLog:
                 )
             self.segments.append(segment)
         if not self.segments:
-            self.segments.append(
-                LogSegment(
-                    self.directory, self.log_start_offset, self.config["index.interval.bytes"]
-                )
-            )
+            self.segments.append(self.new_segment(self.log_start_offset))
         if self.log_start_offset > self.log_end_offset:
             # Recovery cut the log below its checkpointed start: nothing left is readable, so start
             # afresh at the start offset rather than hand out offsets nobody may fetch.
             for segment in self.segments:
                 segment.delete()
-            self.segments = [
-                LogSegment(
-                    self.directory, self.log_start_offset, self.config["index.interval.bytes"]
-                )
-            ]
+            self.segments = [self.new_segment(self.log_start_offset)]
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self._load_epochs()
         self._rebuild_producer_state()
+
+    def new_segment(self, base_offset: int) -> LogSegment:
+        """Open (or create) the segment starting at `base_offset`, counted in this log's usage."""
+        return LogSegment(
+            self.directory, base_offset, self.config["index.interval.bytes"], self.usage
+        )
 
     @staticmethod
     def _segment_base_of(offset: int, bases: list[int]) -> int:
@@ -256,7 +256,7 @@ class PartitionLog:
         if self.active_segment.size == 0:
             return self.active_segment
         self.active_segment.flush()
-        segment = LogSegment(self.directory, end, self.config["index.interval.bytes"])
+        segment = self.new_segment(end)
         self.segments.append(segment)
         self.producer_state.write_snapshot(self.directory, end)
         return segment
@@ -377,7 +377,7 @@ class PartitionLog:
         start)."""
         for segment in self.segments:
             segment.delete()
-        self.segments = [LogSegment(self.directory, offset, self.config["index.interval.bytes"])]
+        self.segments = [self.new_segment(offset)]
         self.log_start_offset = self.recovery_point = offset
         self.epochs = []
         self._write_epochs()

@@ -12,6 +12,7 @@ from typing import Any
 
 from dataplane.storage.checkpoints import read_partition_offsets, write_partition_offsets
 from dataplane.storage.log import PartitionLog, partition_dir_name
+from dataplane.storage.segment import DiskUsage
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class LogManager:
         self.logs: dict[TopicPartition, PartitionLog] = {}
         self._dir_of: dict[TopicPartition, Path] = {}
         self.high_watermarks: dict[TopicPartition, int] = {}
+        self.usage = DiskUsage()  # what every partition's segments hold, kept as they change
 
     def load(self) -> None:
         for log_dir in self.log_dirs:
@@ -68,6 +70,7 @@ class LogManager:
                     log_start_offset=start_offsets.get(key, 0),
                     first_dirty_offset=cleaned_offsets.get(key, 0),
                     clean_shutdown=clean,
+                    usage=self.usage,
                 )
                 self._dir_of[key] = log_dir
                 if not clean and self.logs[key].log_end_offset:
@@ -99,6 +102,7 @@ class LogManager:
             topic,
             partition,
             self._config_for(topic),
+            usage=self.usage,
         )
         self.logs[key] = created
         self._dir_of[key] = log_dir

@@ -77,6 +77,8 @@ def test_cleaning_keeps_the_latest_value_of_every_key_at_its_offset(tmp_path: Pa
     records = contents(log)
     assert removed > 150
     assert log.log_end_offset == end
+    # The running total behind `log.dirs.quota.bytes` shrank with the rewritten segments.
+    assert log.usage.bytes == sum(p.stat().st_size for p in log.directory.glob("*.log"))
     assert [o for o, _, _ in records] == sorted(o for o, _, _ in records), "offsets stay in order"
     # Below the active segment only the latest record of each key remains; the active segment is
     # untouched.

@@ -963,3 +963,41 @@ def test_log_manager_recovers_after_a_crash(tmp_path: Path) -> None:
     reloaded.delete("t", 0)
     assert not (log_dir / "t-0").exists()
     assert reloaded.get("t", 0) is None
+
+
+def log_file_bytes(log_dir: Path) -> int:
+    return sum(p.stat().st_size for p in log_dir.glob("*/*.log"))
+
+
+def test_log_manager_usage_follows_every_change_to_the_segments(tmp_path: Path) -> None:
+    """The running total that `log.dirs.quota.bytes` checks equals the `.log` bytes on disk after
+    appends, rolls, retention, truncation, a follower reset and deletion (compaction: see
+    test_compaction), and is rebuilt from the files on load."""
+    log_dir = tmp_path / "logs"
+    config = make_config(
+        {"segment.bytes": 2 * ONE_RECORD_BATCH, "retention.ms": -1, "retention.bytes": -1}
+    )
+    manager = LogManager([log_dir], lambda _topic: config)
+    manager.load()
+    first, second = manager.get_or_create("a", 0), manager.get_or_create("b", 0)
+    for i in range(7):
+        append(first, [value(i)])
+        append(second, [value(i)], producer_id=PID + 1, base_sequence=i)
+    assert manager.usage.bytes == log_file_bytes(log_dir) == 14 * ONE_RECORD_BATCH
+
+    config["retention.bytes"] = 3 * ONE_RECORD_BATCH
+    assert first.enforce_retention(int(time.time() * 1000)) == 2
+    first.truncate_to(first.log_end_offset - 1)
+    assert manager.usage.bytes == log_file_bytes(log_dir) == 9 * ONE_RECORD_BATCH
+
+    second.reset_to(100)
+    assert manager.usage.bytes == log_file_bytes(log_dir) == 2 * ONE_RECORD_BATCH
+    manager.delete("b", 0)
+    assert manager.usage.bytes == log_file_bytes(log_dir) == 2 * ONE_RECORD_BATCH
+
+    manager.close()
+    assert manager.usage.bytes == 0
+    reloaded = LogManager([log_dir], lambda _topic: config)
+    reloaded.load()
+    assert reloaded.usage.bytes == log_file_bytes(log_dir) == 2 * ONE_RECORD_BATCH
+    reloaded.close()
