@@ -154,6 +154,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.tasks.mark_silent_nodes",
         "schedule": float(os.environ.get("HEALTH_REPORT_INTERVAL_S", "5")),
     },
+    "maintain-series": {"task": "monitoring.tasks.maintain_series", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clusters.models import Cluster, Node, NodeRole, NodeStatus
 from monitoring.events import publish_cluster_changed
-from monitoring.models import HealthReport
+from monitoring.timeseries import Sample, record
 
 REPORT_FIELDS = (
     "state",
@@ -26,7 +26,8 @@ REPORT_FIELDS = (
 # Reported by newer brokers only; kept with the node's latest health when present.
 OPTIONAL_REPORT_FIELDS = ("version", "log_dirs_used_bytes", "log_dirs_quota_bytes")
 SILENT_INTERVALS = 3
-KEEP_REPORTS = timedelta(days=7)
+# Report fields that are not series: what state a broker is in, and for how long.
+NOT_SERIES = {"state", "uptime_s", "version", "metrics", "topics"}
 
 
 def node_for_report_token(node_id: str, token: str) -> Node | None:
@@ -37,19 +38,35 @@ def node_for_report_token(node_id: str, token: str) -> Node | None:
     return node
 
 
-def health_report_ingest(*, node: Node, report: dict[str, Any]) -> HealthReport:
+def report_samples(node: Node, report: dict[str, Any]) -> list[Sample]:
+    """The series points in a report: its figures and extra metrics for the broker, and each
+    topic's metrics for that topic on this broker."""
+    figures = {k: v for k, v in report.items() if k not in NOT_SERIES} | report.get("metrics", {})
+    samples = [Sample(name, float(value), broker=node.index) for name, value in figures.items()]
+    for topic, metrics in report.get("topics", {}).items():
+        samples += [
+            Sample(name, float(value), broker=node.index, topic=topic)
+            for name, value in metrics.items()
+        ]
+    return samples
+
+
+def health_report_ingest(*, node: Node, report: dict[str, Any]) -> int:
+    """Keep the report as the node's latest health and as points of its series; returns how many
+    points it made."""
+    now = timezone.now()
     with transaction.atomic():
-        saved = HealthReport.objects.create(node=node, **{k: report[k] for k in REPORT_FIELDS})
+        stored = record(node.cluster, report_samples(node, report), at=now)
         node.health = {k: report[k] for k in REPORT_FIELDS} | {
             k: report[k] for k in OPTIONAL_REPORT_FIELDS if k in report
         }
-        node.last_report_at = saved.received_at
+        node.last_report_at = now
         if node.status in (NodeStatus.DOWN, NodeStatus.PROVISIONING, NodeStatus.RUNNING):
             node.status = NodeStatus.RUNNING
         node.save(update_fields=["health", "last_report_at", "status"])
     # Every report changes the figures on screen, so every report is an update.
     publish_cluster_changed(node.cluster)
-    return saved
+    return stored
 
 
 def mark_silent_nodes() -> list[Node]:
@@ -68,7 +85,6 @@ def mark_silent_nodes() -> list[Node]:
         ).update(status=NodeStatus.DOWN)
     for cluster in {n.cluster_id: n.cluster for n in silent}.values():
         publish_cluster_changed(cluster)
-    HealthReport.objects.filter(received_at__lt=timezone.now() - KEEP_REPORTS).delete()
     return silent
 
 

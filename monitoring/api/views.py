@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -9,7 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring import services
+from clusters.errors import InvalidInput
+from clusters.permissions import actor_for
+from clusters.selectors import cluster_get
+from monitoring import services, timeseries
+
+# A report may not make series without bound: names are checked and their number capped.
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+MAX_METRICS = 100
+MAX_TOPICS = 2000
 
 
 class HealthReportSerializer(serializers.Serializer):
@@ -23,6 +35,28 @@ class HealthReportSerializer(serializers.Serializer):
     version = serializers.CharField(max_length=40, required=False)
     log_dirs_used_bytes = serializers.IntegerField(min_value=0, required=False)
     log_dirs_quota_bytes = serializers.IntegerField(min_value=-1, required=False)
+    metrics = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="More figures, by name."
+    )
+    topics = serializers.DictField(
+        child=serializers.DictField(child=serializers.FloatField()),
+        required=False,
+        help_text="Figures per topic on this broker: {topic: {name: value}}.",
+    )
+
+    def validate_metrics(self, metrics: dict) -> dict:
+        if len(metrics) > MAX_METRICS or not all(METRIC_NAME.match(k) for k in metrics):
+            raise serializers.ValidationError(
+                f"At most {MAX_METRICS} metrics, named with lowercase letters, digits and _."
+            )
+        return metrics
+
+    def validate_topics(self, topics: dict) -> dict:
+        if len(topics) > MAX_TOPICS or any(len(t) > 249 for t in topics):
+            raise serializers.ValidationError(f"At most {MAX_TOPICS} topics of valid names.")
+        for metrics in topics.values():
+            self.validate_metrics(metrics)
+        return topics
 
 
 class NodeHealth(APIView):
@@ -43,3 +77,44 @@ class NodeHealth(APIView):
         serializer.is_valid(raise_exception=True)
         services.health_report_ingest(node=node, report=serializer.validated_data)
         return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    metric = serializers.RegexField(METRIC_NAME, required=False)
+    since = serializers.DateTimeField(required=False, help_text="Default: an hour ago.")
+    until = serializers.DateTimeField(required=False, help_text="Default: now.")
+    broker = serializers.IntegerField(min_value=0, required=False)
+    topic = serializers.CharField(max_length=249, required=False)
+    group = serializers.CharField(max_length=255, required=False)
+
+    def validate(self, data: dict) -> dict:
+        data.setdefault("until", timezone.now())
+        data.setdefault("since", data["until"] - timedelta(hours=1))
+        if data["since"] >= data["until"]:
+            raise serializers.ValidationError({"since": "Give a moment before `until`."})
+        return data
+
+
+class ClusterMetrics(APIView):
+    """A cluster's time series: without `metric`, the names it has; with one, its points."""
+
+    @extend_schema(parameters=[MetricsQuerySerializer])
+    def get(self, request: Request, cluster_id) -> Response:
+        cluster = cluster_get(actor_for(request).organisation, cluster_id)
+        query = MetricsQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            raise InvalidInput("The metrics query is invalid.", field_errors=query.errors)
+        data = query.validated_data
+        if "metric" not in data:
+            return Response({"metrics": timeseries.metric_names(cluster)})
+        return Response(
+            timeseries.query(
+                cluster,
+                data["metric"],
+                data["since"],
+                data["until"],
+                broker=data.get("broker"),
+                topic=data.get("topic"),
+                group=data.get("group"),
+            )
+        )
