@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "clusters",
     "provisioning",
     "monitoring",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,15 @@ WHITENOISE_USE_FINDERS = True  # serve from the apps and static/ directly: no co
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Alert notifications by email go through this SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@streamplane.localhost")
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -155,6 +165,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("HEALTH_REPORT_INTERVAL_S", "5")),
     },
     "maintain-series": {"task": "monitoring.tasks.maintain_series", "schedule": 60.0},
+    "collect-consumer-lag": {
+        "task": "monitoring.tasks.collect_consumer_lag",
+        "schedule": float(os.environ.get("LAG_INTERVAL_S", "15")),
+    },
+    "evaluate-alerts": {
+        "task": "alerts.tasks.evaluate_alerts",
+        "schedule": float(os.environ.get("ALERT_INTERVAL_S", "15")),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -12,5 +12,8 @@ urlpatterns = [
     path("api/v1/", include("clusters.api.urls")),
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
+    path("api/v1/", include("alerts.api.urls")),
+    path("", include("monitoring.console.urls")),
+    path("", include("alerts.console.urls")),
     path("", include("clusters.console.urls")),
 ]
