@@ -56,6 +56,8 @@ class Platform:
             "HEALTH_REPORT_INTERVAL_S": "2",
             "OPERATION_LEASE_S": "6",
             "RECONCILE_INTERVAL_S": "3",
+            "LAG_INTERVAL_S": "2",
+            "ALERT_INTERVAL_S": "2",
             "PYTHONUNBUFFERED": "1",
         }
         self.web: subprocess.Popen | None = None
