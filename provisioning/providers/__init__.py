@@ -10,4 +10,8 @@ def get_provider(slug: str) -> Provider:
         from provisioning.providers.local import LocalProvider
 
         return LocalProvider()
+    if slug == "aws":
+        from provisioning.providers.aws import AwsProvider
+
+        return AwsProvider()
     raise LookupError(f"no provider named {slug!r}")

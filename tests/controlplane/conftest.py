@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.django_db import django_database
+from tests.support.moto_server import MotoServer
 from tests.support.platform import Platform
 
 
@@ -43,3 +45,19 @@ def cluster_payload(name: str, brokers: int = 1, **extra: object) -> dict[str, o
         "default_replication_factor": min(3, brokers),
         **extra,
     }
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's AWS stand-in as a server process on loopback, shared by this session's tests."""
+    server = MotoServer(Path(tmp_path_factory.mktemp("moto"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Django configured in this process on a migrated database of its own, for tests that call
+    services and models directly; yields the database's name."""
+    with django_database(Path(tmp_path_factory.mktemp("django-var"))) as database:
+        yield database
