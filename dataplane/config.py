@@ -210,7 +210,9 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "replica.fetch.response.max.bytes": ("int", "10485760"),
     "replica.fetch.wait.max.ms": ("int", "500"),
     "replica.fetch.backoff.ms": ("int", "1000"),
-    "follower.replication.throttled.rate": ("long", "-1"),
+    "follower.replication.throttled.rate": ("long", "-1"),  # bytes/s; -1: unlimited
+    "leader.replication.throttled.rate": ("long", "-1"),
+    "log.dirs.quota.bytes": ("long", "-1"),  # what the log dirs may hold; -1: no quota
     "controlled.shutdown.enable": ("bool", "true"),
     "controlled.shutdown.timeout.ms": ("long", "30000"),
     "auto.leader.rebalance.enable": ("bool", "true"),
@@ -225,6 +227,51 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "broker.rack": ("string", ""),
     "log.format": ("string", "json"),
     **{d.broker_key: (d.kind, d.default) for d in TOPIC_CONFIG_DEFS.values()},
+}
+
+
+@dataclass(frozen=True)
+class DynamicBrokerConfigDef:
+    """A broker setting that AlterConfigs may change while the broker runs (Kafka's dynamic broker
+    configs); its type and default are those of BROKER_DEFAULTS."""
+
+    name: str
+    check: Callable[[Any], bool]
+    requirement: str
+
+    @property
+    def kind(self) -> str:
+        return BROKER_DEFAULTS[self.name][0]
+
+    @property
+    def default(self) -> str:
+        return BROKER_DEFAULTS[self.name][1]
+
+    def parse(self, raw: str) -> Any:
+        try:
+            value = _parse_kind(self.kind, raw)
+        except ConfigError as exc:
+            raise ConfigError(f"invalid value for {self.name}: {exc}") from None
+        if not self.check(value):
+            raise ConfigError(f"invalid value {raw!r} for {self.name}: {self.requirement}")
+        return value
+
+
+DYNAMIC_BROKER_CONFIG_DEFS: dict[str, DynamicBrokerConfigDef] = {
+    d.name: d
+    for d in (
+        DynamicBrokerConfigDef(
+            "follower.replication.throttled.rate",
+            _at_least(-1),
+            "bytes per second, or -1 for no limit",
+        ),
+        DynamicBrokerConfigDef(
+            "leader.replication.throttled.rate",
+            _at_least(-1),
+            "bytes per second, or -1 for no limit",
+        ),
+        DynamicBrokerConfigDef("log.dirs.quota.bytes", _at_least(-1), "bytes, or -1 for no quota"),
+    )
 }
 
 _TIME_ALIASES = {
@@ -254,10 +301,18 @@ def parse_listeners(value: str) -> list[Listener]:
 
 @dataclass
 class BrokerConfig:
-    """Parsed broker settings. `values` holds every known key with its typed value."""
+    """Parsed broker settings. `values` holds every known key with its effective typed value: the
+    file's (or the default), overlaid by dynamic configs, the cluster-wide default under this
+    broker's own (`apply_dynamic`)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()  # keys the file or overrides set
+    dynamic_broker: dict[str, Any] = field(default_factory=dict)  # this broker's, parsed
+    dynamic_default: dict[str, Any] = field(default_factory=dict)  # the cluster default, parsed
+    static: dict[str, Any] = field(init=False, repr=False)  # values before any dynamic config
+
+    def __post_init__(self) -> None:
+        self.static = dict(self.values)
 
     @classmethod
     def load(cls, path: Path | None = None, overrides: Iterable[str] = ()) -> BrokerConfig:
@@ -305,7 +360,40 @@ class BrokerConfig:
                 parse_listeners(merged[key])
             except ConfigError as exc:
                 raise ConfigError(f"{key}: {exc}") from None
+        for name, dynamic in DYNAMIC_BROKER_CONFIG_DEFS.items():
+            dynamic.parse(merged[name])
         return cls(values, frozenset(explicit))
+
+    def apply_dynamic(
+        self, per_broker: Mapping[str, str], cluster_default: Mapping[str, str]
+    ) -> tuple[set[str], list[str]]:
+        """Overlay dynamic configs as stored (text): this broker's over the cluster default over
+        the static value. Returns the keys whose effective value changed, and why stored entries
+        were ignored (unknown, not dynamic or invalid: someone wrote the store by hand)."""
+        problems: list[str] = []
+
+        def parsed(layer: Mapping[str, str], where: str) -> dict[str, Any]:
+            result = {}
+            for name, raw in layer.items():
+                definition = DYNAMIC_BROKER_CONFIG_DEFS.get(name)
+                if definition is None:
+                    problems.append(f"{where}: {name!r} is not a dynamic broker config")
+                    continue
+                try:
+                    result[name] = definition.parse(str(raw))
+                except ConfigError as exc:
+                    problems.append(f"{where}: {exc}")
+            return result
+
+        self.dynamic_broker = parsed(per_broker, f"broker {self.broker_id}")
+        self.dynamic_default = parsed(cluster_default, "cluster default")
+        changed = set()
+        for name in DYNAMIC_BROKER_CONFIG_DEFS:
+            value = self.dynamic_broker.get(name, self.dynamic_default.get(name, self.static[name]))
+            if value != self.values[name]:
+                self.values[name] = value
+                changed.add(name)
+        return changed, problems
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -345,15 +433,44 @@ def _parse_kind(kind: str, value: str) -> Any:
     return value
 
 
+def topic_config_def(name: str) -> TopicConfigDef:
+    """The definition of a topic setting; ConfigError if there is none."""
+    definition = TOPIC_CONFIG_DEFS.get(name)
+    if definition is None:
+        raise ConfigError(f"unknown topic config {name!r}")
+    return definition
+
+
+def dynamic_broker_config_def(name: str) -> DynamicBrokerConfigDef:
+    """The definition of a dynamic broker setting; ConfigError, saying why, if there is none."""
+    definition = DYNAMIC_BROKER_CONFIG_DEFS.get(name)
+    if definition is None:
+        allowed = ", ".join(sorted(DYNAMIC_BROKER_CONFIG_DEFS))
+        what = "cannot be changed while brokers run" if name in BROKER_DEFAULTS else "is unknown"
+        raise ConfigError(f"broker config {name!r} {what}; dynamic ones are: {allowed}")
+    return definition
+
+
 def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, str]:
     """Check topic settings by name and value; returns them as strings, raising ConfigError."""
     checked = {}
     for name, value in configs.items():
-        definition = TOPIC_CONFIG_DEFS.get(name)
-        if definition is None:
-            raise ConfigError(f"unknown topic config {name!r}")
+        definition = topic_config_def(name)
         if value is None:
             raise ConfigError(f"topic config {name!r} has no value")
+        definition.parse(value)
+        checked[name] = value
+    return checked
+
+
+def validate_broker_configs(configs: Mapping[str, str | None]) -> dict[str, str]:
+    """Check dynamic broker settings by name and value; returns them as strings, raising
+    ConfigError for a setting that is unknown, cannot change while a broker runs, or is invalid."""
+    checked = {}
+    for name, value in configs.items():
+        definition = dynamic_broker_config_def(name)
+        if value is None:
+            raise ConfigError(f"broker config {name!r} has no value")
         definition.parse(value)
         checked[name] = value
     return checked

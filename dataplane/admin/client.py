@@ -22,9 +22,10 @@ METADATA, FIND_COORDINATOR, LIST_GROUPS, DESCRIBE_GROUPS, OFFSET_FETCH, LIST_OFF
     9,
     2,
 )
-DESCRIBE_CONFIGS = 32
+DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS = 32, 44
 ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS = 45, 46
-TOPIC_RESOURCE = 2
+TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
+SET_CONFIG, DELETE_CONFIG = 0, 1
 VERSIONS = {
     ALTER_PARTITION_REASSIGNMENTS: 0,
     LIST_PARTITION_REASSIGNMENTS: 0,
@@ -35,12 +36,22 @@ VERSIONS = {
     OFFSET_FETCH: 7,
     LIST_OFFSETS: 7,
     DESCRIBE_CONFIGS: 4,
+    INCREMENTAL_ALTER_CONFIGS: 1,
 }
 LATEST_TIMESTAMP = -1
 
 
 class AdminError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    value: str | None
+    source: (
+        int  # Kafka's ConfigSource: 2 per-broker dynamic, 3 cluster default, 4 static, 5 default
+    )
+    read_only: bool
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,62 @@ class AdminClient:
             for c in r["configs"]
             if c["name"] == key
         }
+
+    def broker_configs(self, broker_id: int | None) -> dict[str, ConfigValue]:
+        """A broker's effective settings (asked of that broker), or with None the cluster-wide
+        dynamic defaults that are set (asked of any broker)."""
+        body = {
+            "resources": [
+                {
+                    "resource_type": BROKER_RESOURCE,
+                    "resource_name": "" if broker_id is None else str(broker_id),
+                    "configuration_keys": None,
+                }
+            ],
+            "include_synonyms": False,
+            "include_documentation": False,
+        }
+        if broker_id is None:
+            response = self._any(DESCRIBE_CONFIGS, body)
+        else:
+            node = next((n for n in self.nodes() if n.node_id == broker_id), None)
+            if node is None:
+                raise AdminError(f"broker {broker_id} is not in the cluster")
+            response = self._call((node.host, node.port), DESCRIBE_CONFIGS, body)
+        (result,) = response["results"]
+        _raise_for(result["error_code"], f"describing broker configs ({result['error_message']})")
+        return {
+            c["name"]: ConfigValue(c["value"], c["config_source"], c["read_only"])
+            for c in result["configs"]
+        }
+
+    def alter_broker_configs(
+        self,
+        broker_id: int | None,
+        set_configs: dict[str, str],
+        delete: list[str] | None = None,
+        validate_only: bool = False,
+    ) -> None:
+        """Set and delete dynamic settings of one broker, or with None the cluster-wide defaults
+        (any broker takes the change; every broker applies it without a restart)."""
+        changes = [
+            {"name": k, "config_operation": SET_CONFIG, "value": v} for k, v in set_configs.items()
+        ] + [{"name": k, "config_operation": DELETE_CONFIG, "value": None} for k in delete or []]
+        response = self._any(
+            INCREMENTAL_ALTER_CONFIGS,
+            {
+                "resources": [
+                    {
+                        "resource_type": BROKER_RESOURCE,
+                        "resource_name": "" if broker_id is None else str(broker_id),
+                        "configs": changes,
+                    }
+                ],
+                "validate_only": validate_only,
+            },
+        )
+        (result,) = response["responses"]
+        _raise_for(result["error_code"], f"altering broker configs ({result['error_message']})")
 
     def coordinator(self, group_id: str) -> tuple[str, int]:
         response = self._any(FIND_COORDINATOR, {"key": group_id, "key_type": 0})

@@ -12,6 +12,7 @@ from dataplane.broker.partition import AppendOutcome, Partition
 from dataplane.config import BrokerConfig, effective_topic_config
 from dataplane.metadata.base import MetadataStore, PartitionState, topic_id_text
 from dataplane.protocol.errors import ErrorCode
+from dataplane.replication.throttle import Throttle
 from dataplane.storage import cleaner
 from dataplane.storage.log import PartitionLog
 from dataplane.storage.log_manager import LogManager
@@ -34,6 +35,9 @@ class ReplicaManager:
         self.fetchers: ReplicaFetcherManager | None = None  # set when this broker has peers
         self.isr_shrinks = 0
         self.isr_expands = 0
+        # What this broker, as leader, serves to replicas being added by a reassignment; read at
+        # every fetch, as `leader.replication.throttled.rate` may change while we run.
+        self.leader_throttle = Throttle(lambda: self.config["leader.replication.throttled.rate"])
 
     def topic_config(self, topic: str) -> dict[str, Any]:
         meta = self.metadata.topics.get(topic)
@@ -127,6 +131,14 @@ class ReplicaManager:
                 outcome.error = error
                 outcome.message = f"not replicated to the ISR {partition.state.isr}: {error.name}"
         return outcome
+
+    def leader_throttled(self, partition: Partition, replica: int) -> bool:
+        """Does the leader throttle apply to `replica` fetching `partition` (a replica being added
+        by a reassignment)?"""
+        if self.config["leader.replication.throttled.rate"] < 0:
+            return False
+        topic = self.metadata.topics.get(partition.topic)
+        return topic is not None and replica in topic.adding_replicas.get(partition.index, [])
 
     # --- ISR upkeep (as leader) -----------------------------------------------------------------
 

@@ -15,7 +15,13 @@ from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.config import BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
 from dataplane.groups.offsets_topic import OFFSETS_TOPIC
-from dataplane.metadata.base import BrokerInfo, MetadataError, MetadataStore, TopicMetadata
+from dataplane.metadata.base import (
+    DEFAULT_BROKER_ENTITY,
+    BrokerInfo,
+    MetadataError,
+    MetadataStore,
+    TopicMetadata,
+)
 from dataplane.metadata.controller import Controller
 from dataplane.metadata.standalone import StandaloneMetadataStore
 from dataplane.metadata.zookeeper import ZooKeeperMetadataStore
@@ -42,6 +48,7 @@ class Broker:
         self.health_reporter: HealthReporter | None = None
         self.metrics_server: MetricsServer | None = None
         self.started = time.monotonic()
+        self._dynamic_configs: tuple[dict[str, str], dict[str, str]] | None = None
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -77,6 +84,9 @@ class Broker:
                 self.config.log_dirs[0], me, self.config["cluster.id"]
             )
         await self.metadata.start()
+        # Dynamic configs first: what is built next reads its settings from the config.
+        self.apply_dynamic_configs()
+        self.metadata.subscribe(self.apply_dynamic_configs)
         self.replicas = ReplicaManager(self.config, self.metadata)
         await asyncio.to_thread(self.replicas.load)
         self.groups = GroupCoordinator(self.config, self.replicas)
@@ -127,6 +137,28 @@ class Broker:
                 "partitions": len(self.replicas.partitions),
             },
         )
+
+    def apply_dynamic_configs(self) -> None:
+        """Bring the dynamic broker configs in metadata into effect. Runs on every metadata change
+        (cheap when these did not change); what uses a dynamic setting reads it from the config
+        each time, so nothing else needs telling."""
+        assert self.metadata is not None
+        stored = self.metadata.broker_configs
+        layers = (
+            dict(stored.get(str(self.config.broker_id), {})),
+            dict(stored.get(DEFAULT_BROKER_ENTITY, {})),
+        )
+        if layers == self._dynamic_configs:
+            return
+        self._dynamic_configs = layers
+        changed, problems = self.config.apply_dynamic(*layers)
+        for problem in problems:
+            log.warning("dynamic broker config ignored", extra={"problem": problem})
+        if changed:
+            log.info(
+                "dynamic broker configs in effect",
+                extra={"changed": {name: self.config[name] for name in sorted(changed)}},
+            )
 
     @property
     def bound_port(self) -> int:

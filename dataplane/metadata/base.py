@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from dataplane.protocol.errors import ErrorCode
 
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+# The entity whose dynamic broker configs apply to every broker that has none of its own (Kafka's
+# name, so `/config/brokers/<default>` means in ZooKeeper what it means to Kafka's tools).
+DEFAULT_BROKER_ENTITY = "<default>"
 
 
 class MetadataError(Exception):
@@ -55,6 +58,8 @@ class TopicMetadata:
 
 
 Listener = Callable[[], None]
+# Computes an entity's new dynamic broker configs from its current ones; may raise ConfigError.
+BrokerConfigUpdate = Callable[[dict[str, str]], dict[str, str]]
 
 
 def check_partition_numbering(assignment: Mapping[int, list[int]]) -> None:
@@ -102,6 +107,12 @@ class MetadataStore(abc.ABC):
     @abc.abstractmethod
     def brokers(self) -> Mapping[int, BrokerInfo]: ...
 
+    @property
+    @abc.abstractmethod
+    def broker_configs(self) -> Mapping[str, Mapping[str, str]]:
+        """Dynamic broker configs (as text) by entity: at least this broker's id and
+        DEFAULT_BROKER_ENTITY, kept current like the rest of the view."""
+
     @abc.abstractmethod
     async def start(self) -> None: ...
 
@@ -129,6 +140,14 @@ class MetadataStore(abc.ABC):
 
     @abc.abstractmethod
     async def set_topic_configs(self, name: str, configs: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    async def alter_broker_configs(
+        self, entity: str, update: BrokerConfigUpdate, validate_only: bool = False
+    ) -> dict[str, str]:
+        """Replace the dynamic configs of `entity` (a broker id as text, or DEFAULT_BROKER_ENTITY)
+        with `update(current)`, atomically with respect to other writers, and return them. With
+        `validate_only` nothing is written. Errors `update` raises propagate; nothing is written."""
 
     @abc.abstractmethod
     async def allocate_producer_ids(self, count: int) -> int:

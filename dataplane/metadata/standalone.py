@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dataplane.metadata.base import (
+    BrokerConfigUpdate,
     BrokerInfo,
     MetadataError,
     MetadataStore,
@@ -30,6 +31,7 @@ class StandaloneMetadataStore(MetadataStore):
         self.controller_id = broker.broker_id
         self._topics: dict[str, TopicMetadata] = {}
         self._next_producer_id = 0
+        self._broker_configs: dict[str, dict[str, str]] = {}
         self.cluster_id = cluster_id
         self._load()
 
@@ -40,6 +42,7 @@ class StandaloneMetadataStore(MetadataStore):
         state = json.loads(self._path.read_text())
         self.cluster_id = state["cluster_id"]
         self._next_producer_id = state["next_producer_id"]
+        self._broker_configs = state.get("broker_configs", {})
         for name, topic in state["topics"].items():
             self._topics[name] = TopicMetadata(
                 name=name,
@@ -56,6 +59,7 @@ class StandaloneMetadataStore(MetadataStore):
         state = {
             "cluster_id": self.cluster_id,
             "next_producer_id": self._next_producer_id,
+            "broker_configs": self._broker_configs,
             "topics": {
                 name: {
                     "id": base64.b64encode(topic.topic_id).decode(),
@@ -78,6 +82,10 @@ class StandaloneMetadataStore(MetadataStore):
     @property
     def brokers(self) -> Mapping[int, BrokerInfo]:
         return {self._broker.broker_id: self._broker}
+
+    @property
+    def broker_configs(self) -> Mapping[str, Mapping[str, str]]:
+        return self._broker_configs
 
     async def start(self) -> None:
         self._save()
@@ -153,6 +161,16 @@ class StandaloneMetadataStore(MetadataStore):
         self._topics[name].configs = dict(configs)
         self._save()
         self._changed()
+
+    async def alter_broker_configs(
+        self, entity: str, update: BrokerConfigUpdate, validate_only: bool = False
+    ) -> dict[str, str]:
+        updated = update(dict(self._broker_configs.get(entity, {})))
+        if not validate_only:
+            self._broker_configs[entity] = dict(updated)
+            self._save()
+            self._changed()
+        return updated
 
     async def update_isr(
         self, topic: str, partition: int, state: PartitionState, isr: list[int]

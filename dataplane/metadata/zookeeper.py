@@ -5,11 +5,15 @@
     /brokers/topics/<topic>                       replica assignment (+ reassignments under way)
     /brokers/topics/<topic>/partitions/<p>/state  leader, leader epoch, ISR; znode version = partition epoch
     /config/topics/<topic>                        topic config overrides
+    /config/brokers/<id>, /config/brokers/<default>  dynamic broker configs (one broker, all brokers)
     /controller, /controller_epoch                the active controller and its fencing epoch
     /admin/delete_topics/<topic>                  deletions for the controller to carry out
     /admin/controlled_shutdown/<id>               brokers asking to be drained before they stop
     /admin/reassign_partitions                    reassignments asked for
     /latest_producer_id_block                     producer id blocks handed out
+
+Each broker watches its own and the default broker config znode, so a change applies as soon as it is
+written; Kafka's change notifications (/config/changes) are neither written nor needed.
 
 kazoo calls block and its watches fire on kazoo's threads: blocking calls run in worker threads, and
 watch callbacks hand their data to the event loop, which alone mutates the cache.
@@ -34,6 +38,8 @@ from kazoo.retry import KazooRetry
 
 from dataplane.metadata.assignment import assign_replicas
 from dataplane.metadata.base import (
+    DEFAULT_BROKER_ENTITY,
+    BrokerConfigUpdate,
     BrokerInfo,
     MetadataError,
     MetadataStore,
@@ -114,6 +120,7 @@ class ZooKeeperMetadataStore(MetadataStore):
         self._assignments: dict[str, dict[str, Any]] = {}
         self._states: dict[tuple[str, int], PartitionState] = {}
         self._configs: dict[str, dict[str, str]] = {}
+        self._broker_configs: dict[str, dict[str, str]] = {}  # entity → dynamic configs
         self._brokers: dict[int, BrokerInfo] = {}
         self.pending_deletions: set[str] = set()
         self._watched: set[str] = set()
@@ -148,6 +155,10 @@ class ZooKeeperMetadataStore(MetadataStore):
             self.zk.ChildrenWatch(self.path("/admin/delete_topics"), self._watch_deletions)
             self.zk.ChildrenWatch(self.path("/admin/controlled_shutdown"), self._watch_shutdowns)
             self.zk.DataWatch(self.path("/controller"), self._watch_controller)
+            for entity in self._broker_config_entities:
+                self.zk.DataWatch(
+                    self.path(f"/config/brokers/{entity}"), self._broker_config_watcher(entity)
+                )
 
         await asyncio.to_thread(watch)
         if not await self.wait_for(self._synced, 60):
@@ -157,7 +168,7 @@ class ZooKeeperMetadataStore(MetadataStore):
 
     def _synced(self) -> bool:
         """Every listed topic has its assignment and every partition state has been read."""
-        if self._listed is None:
+        if self._listed is None or not self._broker_config_entities <= set(self._broker_configs):
             return False
         for name in self._listed:
             assignment = self._assignments.get(name)
@@ -193,6 +204,7 @@ class ZooKeeperMetadataStore(MetadataStore):
             "/brokers/ids",
             "/brokers/topics",
             "/config/topics",
+            "/config/brokers",
             "/admin/delete_topics",
             "/admin/controlled_shutdown",
         ):
@@ -352,6 +364,28 @@ class ZooKeeperMetadataStore(MetadataStore):
 
         return on_change
 
+    @property
+    def _broker_config_entities(self) -> set[str]:
+        return {DEFAULT_BROKER_ENTITY, str(self.broker.broker_id)}
+
+    def _broker_config_watcher(self, entity: str) -> Callable[[bytes | None, Any], bool]:
+        def on_change(data: bytes | None, _stat: Any) -> bool:
+            try:
+                stored = json.loads(data)["config"] if data else {}
+                configs = {str(k): str(v) for k, v in stored.items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                # Written by hand, perhaps: ignore it rather than stop watching.
+                log.warning("unreadable broker config znode", extra={"entity": entity})
+                configs = {}
+            self._post(self._set_broker_configs, entity, configs)
+            return True
+
+        return on_change
+
+    def _set_broker_configs(self, entity: str, configs: dict[str, str]) -> None:
+        self._broker_configs[entity] = configs
+        self._notify()
+
     def _set_assignment(self, name: str, assignment: dict[str, Any]) -> None:
         if name in self._watched:
             self._assignments[name] = assignment
@@ -464,6 +498,10 @@ class ZooKeeperMetadataStore(MetadataStore):
     @property
     def brokers(self) -> Mapping[int, BrokerInfo]:
         return self._brokers
+
+    @property
+    def broker_configs(self) -> Mapping[str, Mapping[str, str]]:
+        return self._broker_configs
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -592,6 +630,37 @@ class ZooKeeperMetadataStore(MetadataStore):
         await self.wait_for(
             lambda: name in self._topics and self._topics[name].configs == dict(configs), 10
         )
+
+    async def alter_broker_configs(
+        self, entity: str, update: BrokerConfigUpdate, validate_only: bool = False
+    ) -> dict[str, str]:
+        path = self.path(f"/config/brokers/{entity}")
+
+        def alter() -> dict[str, str]:
+            while True:  # compare-and-set: a concurrent writer makes us start over
+                try:
+                    data, stat = self.zk.get(path)
+                    current, version = json.loads(data)["config"] if data else {}, stat.version
+                except NoNodeError:
+                    current, version = {}, None
+                updated = update(dict(current))
+                if validate_only:
+                    return updated
+                payload = json.dumps({"version": 1, "config": updated}).encode()
+                try:
+                    if version is None:
+                        self.zk.create(path, payload, makepath=True)
+                    else:
+                        self.zk.set(path, payload, version=version)
+                    return updated
+                except (NodeExistsError, BadVersionError):
+                    continue
+
+        updated = await asyncio.to_thread(alter)
+        if not validate_only and entity in self._broker_config_entities:
+            # Answer once our own view has it, so that a describe right after sees the change.
+            await self.wait_for(lambda: self._broker_configs.get(entity) == updated, 10)
+        return updated
 
     async def allocate_producer_ids(self, count: int) -> int:
         def allocate() -> int:

@@ -15,6 +15,7 @@ from dataplane.config import (
     ConfigError,
     effective_topic_config,
     parse_properties,
+    validate_broker_configs,
     validate_topic_configs,
 )
 from tests.support.ports import free_port, wait_for_port
@@ -104,6 +105,62 @@ def test_topic_configs_overlay_broker_defaults() -> None:
 def test_topic_config_validation(configs: dict[str, str | None]) -> None:
     with pytest.raises(ConfigError):
         validate_topic_configs(configs)
+
+
+def test_dynamic_broker_configs_take_precedence_over_the_file() -> None:
+    """Per-broker dynamic > cluster-wide dynamic default > static (the file) > built-in default."""
+    config = BrokerConfig.from_mapping(
+        {"broker.id": "2", "log.dirs.quota.bytes": "1000", "num.partitions": "4"}
+    )
+    assert config["log.dirs.quota.bytes"] == 1000
+    assert config["follower.replication.throttled.rate"] == -1
+
+    changed, problems = config.apply_dynamic(
+        {"log.dirs.quota.bytes": "3000"},
+        {"log.dirs.quota.bytes": "2000", "follower.replication.throttled.rate": "500"},
+    )
+    assert (changed, problems) == (
+        {"log.dirs.quota.bytes", "follower.replication.throttled.rate"},
+        [],
+    )
+    assert config["log.dirs.quota.bytes"] == 3000
+    assert config["follower.replication.throttled.rate"] == 500
+    assert config.static["log.dirs.quota.bytes"] == 1000
+
+    changed, _ = config.apply_dynamic({}, {"log.dirs.quota.bytes": "2000"})
+    assert changed == {"log.dirs.quota.bytes", "follower.replication.throttled.rate"}
+    assert config["log.dirs.quota.bytes"] == 2000
+    assert config["follower.replication.throttled.rate"] == -1
+
+    # Stored by hand and wrong: ignored (with the reason), the rest still applies.
+    changed, problems = config.apply_dynamic(
+        {"num.partitions": "9", "leader.replication.throttled.rate": "fast"}, {}
+    )
+    assert changed == {"log.dirs.quota.bytes"}
+    assert config["log.dirs.quota.bytes"] == 1000
+    assert config["num.partitions"] == 4
+    assert config["leader.replication.throttled.rate"] == -1
+    assert len(problems) == 2 and "num.partitions" in problems[0] and "fast" in problems[1]
+
+
+@pytest.mark.parametrize(
+    ("configs", "reason"),
+    [
+        ({"num.partitions": "3"}, "cannot be changed while brokers run"),
+        ({"no.such.setting": "1"}, "is unknown"),
+        ({"log.dirs.quota.bytes": "lots"}, "not an integer"),
+        ({"follower.replication.throttled.rate": "-2"}, "-1 for no limit"),
+        ({"leader.replication.throttled.rate": None}, "has no value"),
+    ],
+)
+def test_dynamic_broker_config_validation(configs: dict[str, str | None], reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        validate_broker_configs(configs)
+
+
+def test_static_quota_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"log.dirs.quota.bytes"):
+        BrokerConfig.from_mapping({"log.dirs.quota.bytes": "-5"})
 
 
 def test_cli_rejects_bad_config_with_exit_code_2() -> None:

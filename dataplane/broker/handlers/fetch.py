@@ -85,7 +85,12 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
             limit = min(wanted["partition_max_bytes"], budget - total)
             if limit <= 0:
                 continue
+            throttled = is_follower and replicas.leader_throttled(partition, request["replica_id"])
+            if throttled and not replicas.leader_throttle.open():
+                continue  # over the rate: the follower gets nothing this time and asks again
             data = log.read(offset, limit, upper, min_one_batch=total == 0)
+            if throttled:
+                replicas.leader_throttle.spend(len(data))
             response["records"] = data
             total += len(data)
         topics.append({"topic": name, "partitions": responses})
