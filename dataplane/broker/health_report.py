@@ -67,6 +67,8 @@ class HealthReporter:
             "bytes_in_per_s": round((bytes_in - previous_in) / elapsed, 1),
             "bytes_out_per_s": round((bytes_out - previous_out) / elapsed, 1),
             "disk_used_bytes": disk_used,
+            "log_dirs_used_bytes": facts["log_dirs_used_bytes"],
+            "log_dirs_quota_bytes": facts["log_dirs_quota_bytes"],
         }
         return body, (now, bytes_in, bytes_out)
 

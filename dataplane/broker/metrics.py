@@ -38,6 +38,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "bytes_out_total": ("counter", "Bytes written to client and follower connections."),
     "connections": ("gauge", "Open connections."),
     "uptime_seconds": ("gauge", "Seconds since the broker started."),
+    "log_dirs_used_bytes": ("gauge", "Bytes of log segments in this broker's log directories."),
+    "log_dirs_quota_bytes": (
+        "gauge",
+        "What the log directories may hold (log.dirs.quota.bytes; -1: no quota).",
+    ),
 }
 
 
@@ -112,4 +117,6 @@ def broker_facts(broker: Any, started: float) -> dict[str, Any]:
         "bytes_out_total": broker.bytes_out,
         "connections": len(broker.connections),
         "uptime_seconds": round(time.monotonic() - started, 1),
+        "log_dirs_used_bytes": health["log_dirs_used_bytes"],
+        "log_dirs_quota_bytes": health["log_dirs_quota_bytes"],
     }

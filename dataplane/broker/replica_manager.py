@@ -118,6 +118,9 @@ class ReplicaManager:
         partition = self.partitions.get((topic, index))
         if partition is None:
             return AppendOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        refused = self._over_quota(partition, data)
+        if refused is not None:
+            return refused
         min_isr = partition.log.config["min.insync.replicas"] if acks == -1 else None
         outcome = partition.append(data, min_isr)
         if outcome.error:
@@ -131,6 +134,29 @@ class ReplicaManager:
                 outcome.error = error
                 outcome.message = f"not replicated to the ISR {partition.state.isr}: {error.name}"
         return outcome
+
+    def _over_quota(
+        self, partition: Partition, data: memoryview | bytes | None
+    ) -> AppendOutcome | None:
+        """Refuse an append that would take the log dirs past `log.dirs.quota.bytes`, with a
+        retriable error so that producers wait until space is freed or the quota raised. Only the
+        leader refuses (a follower must mirror its leader, or the ISR would shrink for nothing);
+        the offsets topic is exempt: its records are small, compacted, and refusing them would
+        stop every consumer group."""
+        quota = self.config["log.dirs.quota.bytes"]
+        if quota < 0 or data is None or not partition.is_leader:
+            return None
+        used = self.logs.usage.bytes
+        if used + len(data) <= quota:
+            return None
+        topic = self.metadata.topics.get(partition.topic)
+        if topic is not None and topic.internal:
+            return None
+        return AppendOutcome(
+            ErrorCode.KAFKA_STORAGE_ERROR,
+            message=f"log directory quota reached: {used} of {quota} bytes used, "
+            f"{len(data)} more do not fit (log.dirs.quota.bytes)",
+        )
 
     def leader_throttled(self, partition: Partition, replica: int) -> bool:
         """Does the leader throttle apply to `replica` fetching `partition` (a replica being added
@@ -256,6 +282,8 @@ class ReplicaManager:
             "controller": self.metadata.controller_id,
             "isr_shrinks": self.isr_shrinks,
             "isr_expands": self.isr_expands,
+            "log_dirs_used_bytes": self.logs.usage.bytes,
+            "log_dirs_quota_bytes": self.config["log.dirs.quota.bytes"],
         }
 
     async def log_health(self) -> None:

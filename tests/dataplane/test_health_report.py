@@ -47,6 +47,7 @@ def test_broker_reports_health_with_its_credential(
             "health.report.token": "spn_secret",
             "health.report.interval.ms": 200,
             "num.partitions": 2,
+            "log.dirs.quota.bytes": 10_000_000,
         }
     )
     producer = Producer({"bootstrap.servers": broker.bootstrap})
@@ -66,6 +67,9 @@ def test_broker_reports_health_with_its_credential(
     assert body["uptime_s"] > 0
     assert body["under_replicated"] == 0
     assert body["disk_used_bytes"] >= 200 * 1000
+    # The running total of segment bytes: what the quota counts (indexes and checkpoints aside).
+    assert 200 * 1000 <= body["log_dirs_used_bytes"] <= body["disk_used_bytes"]
+    assert body["log_dirs_quota_bytes"] == 10_000_000
 
 
 def test_broker_keeps_serving_when_the_control_plane_is_away(
@@ -105,6 +109,8 @@ def test_metrics_endpoint_serves_prometheus_text_and_refuses_the_rest(
     }
     assert set(samples) == {f"dataplane_{name}" for name in METRICS}
     assert 'broker_id="0"' in text
+    assert samples["dataplane_log_dirs_used_bytes"] >= 500
+    assert samples["dataplane_log_dirs_quota_bytes"] == -1
     assert samples["dataplane_leader_partitions"] >= 3
     assert samples["dataplane_bytes_in_total"] >= 500
     assert samples["dataplane_under_replicated"] == 0
