@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dataplane import logs
+from dataplane import __version__, logs
 from dataplane.admin.client import AdminClient, AdminError
 from dataplane.admin.cluster import cluster_health, render_health
 from dataplane.admin.groups import describe_lag, render_describe, render_list
@@ -35,6 +35,7 @@ async def serve(config: BrokerConfig) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dataplane", description="Kafka-compatible broker")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="run a broker")
     serve_cmd.add_argument("--config", type=Path, help="server.properties file")

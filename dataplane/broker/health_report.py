@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from dataplane import __version__
+
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +71,7 @@ class HealthReporter:
             "disk_used_bytes": disk_used,
             "log_dirs_used_bytes": facts["log_dirs_used_bytes"],
             "log_dirs_quota_bytes": facts["log_dirs_quota_bytes"],
+            "version": __version__,
         }
         return body, (now, bytes_in, bytes_out)
 

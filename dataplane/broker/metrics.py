@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dataplane import __version__
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -43,18 +45,27 @@ METRICS: dict[str, tuple[str, str]] = {
         "gauge",
         "What the log directories may hold (log.dirs.quota.bytes; -1: no quota).",
     ),
+    "build_info": ("gauge", "Always 1; the version label names the running dataplane."),
 }
+# Info metrics (value 1) carry facts as labels, as Prometheus' *_info convention has it.
+INFO_LABELS: dict[str, tuple[str, ...]] = {"build_info": ("version",)}
 
 
 def render(facts: dict[str, Any], labels: dict[str, str]) -> str:
-    label_text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     lines = []
     for name, (kind, help_text) in METRICS.items():
         metric = f"dataplane_{name}"
+        metric_labels = {**labels, **{key: facts[key] for key in INFO_LABELS.get(name, ())}}
+        label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(metric_labels.items()))
         lines.append(f"# HELP {metric} {help_text}")
         lines.append(f"# TYPE {metric} {kind}")
         lines.append(f"{metric}{{{label_text}}} {facts[name]}")
     return "\n".join(lines) + "\n"
+
+
+def _escape(value: object) -> str:
+    """A label value as the text format wants it: backslash, quote and newline escaped."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class MetricsServer:
@@ -119,4 +130,6 @@ def broker_facts(broker: Any, started: float) -> dict[str, Any]:
         "uptime_seconds": round(time.monotonic() - started, 1),
         "log_dirs_used_bytes": health["log_dirs_used_bytes"],
         "log_dirs_quota_bytes": health["log_dirs_quota_bytes"],
+        "build_info": 1,
+        "version": __version__,
     }

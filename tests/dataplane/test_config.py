@@ -5,11 +5,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
+from dataplane import __version__
 from dataplane.config import (
     BrokerConfig,
     ConfigError,
@@ -161,6 +163,18 @@ def test_dynamic_broker_config_validation(configs: dict[str, str | None], reason
 def test_static_quota_is_validated() -> None:
     with pytest.raises(ConfigError, match=r"log.dirs.quota.bytes"):
         BrokerConfig.from_mapping({"log.dirs.quota.bytes": "-5"})
+
+
+def test_cli_reports_its_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dataplane", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"dataplane {__version__}"
+    assert __version__ == version("streamplane")
 
 
 def test_cli_rejects_bad_config_with_exit_code_2() -> None:

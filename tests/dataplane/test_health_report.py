@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from confluent_kafka import Producer
 
+from dataplane import __version__
 from tests.support.broker import BrokerProcess
 from tests.support.waiting import wait_until
 
@@ -70,6 +71,7 @@ def test_broker_reports_health_with_its_credential(
     # The running total of segment bytes: what the quota counts (indexes and checkpoints aside).
     assert 200 * 1000 <= body["log_dirs_used_bytes"] <= body["disk_used_bytes"]
     assert body["log_dirs_quota_bytes"] == 10_000_000
+    assert body["version"] == __version__
 
 
 def test_broker_keeps_serving_when_the_control_plane_is_away(
@@ -109,6 +111,8 @@ def test_metrics_endpoint_serves_prometheus_text_and_refuses_the_rest(
     }
     assert set(samples) == {f"dataplane_{name}" for name in METRICS}
     assert 'broker_id="0"' in text
+    (build_info,) = [line for line in text.splitlines() if line.startswith("dataplane_build_info")]
+    assert f'version="{__version__}"' in build_info and build_info.endswith("} 1")
     assert samples["dataplane_log_dirs_used_bytes"] >= 500
     assert samples["dataplane_log_dirs_quota_bytes"] == -1
     assert samples["dataplane_leader_partitions"] >= 3
