@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "monitoring.middleware.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,6 +203,12 @@ LOCAL_PROVIDER_ROOT = Path(os.environ.get("LOCAL_PROVIDER_ROOT", VAR_DIR / "node
 LOCAL_PROVIDER_NETWORK = os.environ.get("LOCAL_PROVIDER_NETWORK", "127.0.16.0/20")
 LOCAL_BROKER_PORT = int(os.environ.get("LOCAL_BROKER_PORT", "9092"))
 LOCAL_ZOOKEEPER_PORT = int(os.environ.get("LOCAL_ZOOKEEPER_PORT", "2181"))
+# Where each broker serves Prometheus text (metrics.listener) for the control plane to gather.
+BROKER_METRICS_PORT = int(os.environ.get("BROKER_METRICS_PORT", "9404"))
+# The control plane's own /metrics: with a token, scrapers must send it; without, loopback only.
+CONTROLPLANE_METRICS_TOKEN = os.environ.get("CONTROLPLANE_METRICS_TOKEN", "")
+# Set when several web worker processes serve requests, so /metrics can sum their counts.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 # Brokers post health here; it must be reachable from the nodes.
 CONTROLPLANE_URL = os.environ.get("CONTROLPLANE_URL", "http://127.0.0.1:8000")

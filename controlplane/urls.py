@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from monitoring.api.prometheus import ClusterPrometheus, controlplane_metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -13,6 +15,12 @@ urlpatterns = [
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path(
+        "api/v1/clusters/<uuid:cluster_id>/prometheus",
+        ClusterPrometheus.as_view(),
+        name="api-cluster-prometheus",
+    ),
+    path("metrics", controlplane_metrics, name="controlplane-metrics"),
     path("", include("monitoring.console.urls")),
     path("", include("alerts.console.urls")),
     path("", include("clusters.console.urls")),

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clusters.models import Cluster, ClusterStatus, Node, NodeRole, NodeStatus
+from clusters.models import Cluster, ClusterStatus, Node, NodeRole, NodeStatus, Provider
 from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationState
 from provisioning.providers import get_provider
@@ -92,24 +92,31 @@ def _recover_operations(report: Report) -> None:
 def _find_drift(report: Report) -> None:
     """Running clusters whose processes are not all there: the nodes show as down until they are back."""
     for cluster in Cluster.objects.filter(status=ClusterStatus.RUNNING).select_related("provider"):
-        provider = get_provider(cluster.provider.slug)
-        changed = False
-        for node in cluster.nodes.filter(status__in=(NodeStatus.RUNNING, NodeStatus.DOWN)):
-            service = "broker" if node.role == NodeRole.BROKER else "zookeeper"
-            alive = provider.describe(node).running.get(service, False)
-            if not alive:
-                report.drift.append(f"{node.name}: {service} is not running")
-                if node.status == NodeStatus.RUNNING:
-                    node.status = NodeStatus.DOWN
-                    node.save(update_fields=["status"])
-                    changed = True
-            elif node.status == NodeStatus.DOWN and node.role == NodeRole.ZOOKEEPER:
-                # Brokers come back up through their health reports; ZooKeeper sends none.
-                node.status = NodeStatus.RUNNING
+        try:
+            _cluster_drift(cluster, report)
+        except Exception as exc:  # one provider's outage must not hide the other clusters' drift
+            report.drift.append(f"{cluster.name}: the provider could not be asked ({exc})")
+
+
+def _cluster_drift(cluster: Cluster, report: Report) -> None:
+    provider = get_provider(cluster.provider.slug)
+    changed = False
+    for node in cluster.nodes.filter(status__in=(NodeStatus.RUNNING, NodeStatus.DOWN)):
+        service = "broker" if node.role == NodeRole.BROKER else "zookeeper"
+        alive = provider.describe(node).running.get(service, False)
+        if not alive:
+            report.drift.append(f"{node.name}: {service} is not running")
+            if node.status == NodeStatus.RUNNING:
+                node.status = NodeStatus.DOWN
                 node.save(update_fields=["status"])
                 changed = True
-        if changed:
-            publish_cluster_changed(cluster)
+        elif node.status == NodeStatus.DOWN and node.role == NodeRole.ZOOKEEPER:
+            # Brokers come back up through their health reports; ZooKeeper sends none.
+            node.status = NodeStatus.RUNNING
+            node.save(update_fields=["status"])
+            changed = True
+    if changed:
+        publish_cluster_changed(cluster)
 
 
 def _find_orphans(report: Report) -> None:
@@ -118,5 +125,8 @@ def _find_orphans(report: Report) -> None:
         .exclude(provider_ref="")
         .values_list("provider_ref", flat=True)
     )
-    for slug in ("local",):
-        report.orphans.extend(get_provider(slug).orphans(known))
+    for slug in Provider.objects.filter(enabled=True).values_list("slug", flat=True):
+        try:
+            report.orphans.extend(get_provider(slug).orphans(known))
+        except Exception as exc:  # likewise: report it and look at the next provider
+            report.orphans.append(f"{slug}: the provider could not be asked ({exc})")

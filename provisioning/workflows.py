@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -111,6 +110,7 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
         "all": {
             "vars": {
                 "broker_port": settings.LOCAL_BROKER_PORT,
+                "metrics_port": settings.BROKER_METRICS_PORT,
                 "zookeeper_port": settings.LOCAL_ZOOKEEPER_PORT,
                 "zookeeper_connect": zookeeper_connect,
                 "zookeeper_jar": ZOOKEEPER_JAR,
@@ -360,8 +360,9 @@ def scale_out_plan(
 def stop_services(ctx: StepContext) -> None:
     from provisioning.ansible import run_playbook
 
+    provider = ctx.provider
     allocated = [n for n in ctx.nodes() if n.host]
-    if not allocated or not any(Path(n.provider_ref).exists() for n in allocated):
+    if not any(provider.describe(n).exists for n in allocated):
         ctx.log("no node has been set up; nothing to stop")
         return
     run_playbook("stop.yml", inventory(ctx), ctx.log)
@@ -555,11 +556,14 @@ def roll_plan(
 def expand_broker_storage(ctx: StepContext) -> None:
     """Grow one broker's volume, then its log-directory quota; the broker keeps running."""
     from clusters import kafka
+    from provisioning.ansible import run_playbook
 
     node = ctx.node
     assert node is not None
     target = ctx.plan["storage_gib"]
     ctx.provider.expand_storage(node, target, ctx.log)
+    if "data_device" in ctx.provider.inventory_host_vars(node):
+        run_playbook("grow_storage.yml", inventory(ctx), ctx.log, limit=node.name)
     kafka.broker_alter_configs(
         ctx.cluster.bootstrap_servers, node.index, {QUOTA_CONFIG: str(target * GIB)}, []
     )

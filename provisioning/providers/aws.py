@@ -186,6 +186,11 @@ def wanted_ingress(cluster: Cluster, group_id: str, admin_cidrs: Sequence[str]) 
     for cidr in admin_cidrs:
         kind = "cidr6" if ":" in cidr else "cidr"
         rules[("tcp", SSH_PORT, SSH_PORT, (kind, cidr))] = "SSH for Ansible"
+        # The control plane checks and changes the cluster as a Kafka admin client and gathers
+        # each broker's metrics.
+        rules[("tcp", broker, broker, (kind, cidr))] = "control plane"
+        metrics = settings.BROKER_METRICS_PORT
+        rules[("tcp", metrics, metrics, (kind, cidr))] = "control plane metrics scrape"
     return rules
 
 

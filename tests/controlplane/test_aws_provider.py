@@ -198,6 +198,7 @@ def expected_rules(group_id: str, client_cidrs: list[str]) -> set[tuple]:
         {("tcp", BROKER_PORT, BROKER_PORT, cidr) for cidr in client_cidrs}
         | {("tcp", port, port, group_id) for port in (BROKER_PORT, 2181, 2888, 3888)}
         | {("tcp", 22, 22, cidr) for cidr in ADMIN_CIDRS}
+        | {("tcp", port, port, cidr) for port in (BROKER_PORT, 9404) for cidr in ADMIN_CIDRS}
     )
 
 
