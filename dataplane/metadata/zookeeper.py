@@ -167,7 +167,8 @@ class ZooKeeperMetadataStore(MetadataStore):
             )
 
     def _synced(self) -> bool:
-        """Every listed topic has its assignment and every partition state has been read."""
+        """Every listed topic has its assignment, every partition state has been read, and so have
+        the broker config znodes that apply to this broker."""
         if self._listed is None or not self._broker_config_entities <= set(self._broker_configs):
             return False
         for name in self._listed:
@@ -640,7 +641,8 @@ class ZooKeeperMetadataStore(MetadataStore):
             while True:  # compare-and-set: a concurrent writer makes us start over
                 try:
                     data, stat = self.zk.get(path)
-                    current, version = json.loads(data)["config"] if data else {}, stat.version
+                    current = json.loads(data).get("config", {}) if data else {}
+                    version = stat.version
                 except NoNodeError:
                     current, version = {}, None
                 updated = update(dict(current))
