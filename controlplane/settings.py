@@ -125,7 +125,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Production may collect static files for a front proxy; otherwise WhiteNoise serves them in place.
 STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Chart.js from Debian's libjs-chart.js (scripts/setup installs it).
+    ("vendor/chartjs", "/usr/share/javascript/chart.js"),
+]
 WHITENOISE_USE_FINDERS = True  # serve from the apps and static/ directly: no collectstatic step
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

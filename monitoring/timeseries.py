@@ -161,7 +161,7 @@ def _bucket_start(moment: datetime, resolution: int) -> datetime:
 
 
 # The finest resolution a chart of this span gets: at most a few hundred points a series.
-SPAN_LIMITS = ((timedelta(minutes=30), Resolution.RAW), (timedelta(days=2), Resolution.MINUTE))
+SPAN_LIMITS = ((timedelta(hours=1), Resolution.RAW), (timedelta(days=2), Resolution.MINUTE))
 
 
 def resolution_for(since: datetime, until: datetime, now: datetime | None = None) -> int:
@@ -200,15 +200,20 @@ def query(
     by_id = {
         s.pk: {"broker": s.broker, "topic": s.topic, "group": s.group, "points": []} for s in series
     }
-    points = (
-        Point.objects.filter(
-            series_id__in=by_id, resolution=resolution, at__gte=since, at__lte=until
-        )
-        .order_by("series_id", "at")
-        .values_list("series_id", "at", "value", "max")
-    )
-    for series_id, at, value, peak in points:
-        by_id[series_id]["points"].append([at.isoformat(), value, peak])
+    for series_id, at, value, peak in _points(by_id, resolution, since, until):
+        by_id[series_id]["points"].append([at, value, peak])
+    if resolution != Resolution.RAW:
+        # The live edge: what has not been rolled up yet comes from the raw points, so a chart of
+        # any span reaches the present.
+        for series_id, series in by_id.items():
+            rolled = series["points"]
+            edge = rolled[-1][0] + timedelta(seconds=resolution) if rolled else since
+            series["points"] += [
+                [at, value, peak]
+                for _id, at, value, peak in _points([series_id], Resolution.RAW, edge, until)
+            ]
+    for series in by_id.values():
+        series["points"] = [[at.isoformat(), value, peak] for at, value, peak in series["points"]]
     return {
         "metric": metric,
         "resolution_s": resolution,
@@ -219,6 +224,16 @@ def query(
             key=lambda s: (s["broker"] is None, s["broker"] or 0, s["topic"], s["group"]),
         ),
     }
+
+
+def _points(series_ids, resolution: int, since: datetime, until: datetime):
+    return (
+        Point.objects.filter(
+            series_id__in=series_ids, resolution=resolution, at__gte=since, at__lte=until
+        )
+        .order_by("series_id", "at")
+        .values_list("series_id", "at", "value", "max")
+    )
 
 
 def latest(cluster: Cluster, metric: str, **labels: object) -> dict[str, float]:

@@ -119,6 +119,22 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     expect(page.locator(".messages")).to_contain_text("payments: retention.ms reset")
     expect(row.locator("td").nth(3)).not_to_contain_text("retention.ms=")
 
+    # Live charts: the broker's reports reach them without a reload. Broker 0 leads the four
+    # partitions of "payments", and the partitions-led chart comes to show it.
+    page.evaluate("window.__chartsPage = 'still here'")
+    led = "window.streamplaneCharts.partitions_led?.data.datasets[0]?.data || []"
+    page.wait_for_function(f"() => ({led}).length >= 1", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(f"() => ({led}).at(-1).y >= 4", timeout=PAGE_TIMEOUT_MS)
+    drawn = page.evaluate(f"({led}).length")
+    page.wait_for_function(f"() => ({led}).length > {drawn}", timeout=PAGE_TIMEOUT_MS)
+    assert page.evaluate("window.__chartsPage") == "still here"
+    labels = page.evaluate(
+        "window.streamplaneCharts.bytes_in_per_s.data.datasets.map((d) => d.label)"
+    )
+    assert labels == ["broker 0"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#metrics").screenshot(path=str(ARTIFACTS / "console-charts.png"))
+
     # Each change form previews its plan without changing anything.
     def preview(form_id: str, field: str, value: str, *expected: str) -> None:
         form = page.locator(f"form#{form_id}")
