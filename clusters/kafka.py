@@ -312,3 +312,158 @@ def reassignments_in_progress(bootstrap: str) -> int:
 
     with DataplaneAdmin(bootstrap, timeout=TIMEOUT_S) as admin:
         return len(admin.list_partition_reassignments())
+
+
+# --- consumer groups and their offsets (lag) --------------------------------------------------------
+
+# Kafka's names for group states, by confluent-kafka's ConsumerGroupState member name (librdkafka
+# spells the rebalancing ones differently).
+GROUP_STATES = {
+    "STABLE": "stable",
+    "EMPTY": "empty",
+    "PREPARING_REBALANCING": "preparing_rebalance",
+    "COMPLETING_REBALANCING": "completing_rebalance",
+    "DEAD": "dead",
+    "UNKNOWN": "unknown",
+}
+
+
+@dataclass
+class GroupMember:
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+    assignment: list[tuple[str, int]]
+
+
+@dataclass
+class ConsumerGroup:
+    group_id: str
+    state: str
+    assignor: str
+    coordinator: int | None
+    members: list[GroupMember]
+    committed: dict[tuple[str, int], int]  # committed offset by (topic, partition)
+
+
+@dataclass
+class GroupsSnapshot:
+    """Consumer groups with their members and committed offsets, and the log-end offset of every
+    partition they commit to or are assigned; `errors` names what could not be read."""
+
+    groups: list[ConsumerGroup]
+    end_offsets: dict[tuple[str, int], int]
+    errors: list[str] = field(default_factory=list)
+
+
+def consumer_groups_snapshot(
+    bootstrap: str, group_ids: list[str] | None = None, timeout: float = 8.0
+) -> GroupsSnapshot:
+    """Every consumer group (or the ones named) as an admin client sees it, within `timeout`
+    seconds in all. Raises ClusterUnreachable when the groups cannot be listed or described at all;
+    a single group or partition that fails is left out and named in `errors`."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import OffsetSpec
+
+    deadline = time.monotonic() + timeout
+    admin = AdminClient(
+        {
+            "bootstrap.servers": bootstrap,
+            "socket.connection.setup.timeout.ms": max(1000, int(timeout * 500)),
+            "socket.timeout.ms": max(1000, int(timeout * 1000)),
+        }
+    )
+    errors: list[str] = []
+    if group_ids is None:
+        listed = _before(admin.list_consumer_groups(request_timeout=_left(deadline)), deadline)
+        errors += [f"listing groups: {e}" for e in listed.errors]
+        if errors and not listed.valid:
+            raise ClusterUnreachable(f"the cluster did not list its groups: {listed.errors[0]}")
+        group_ids = sorted(g.group_id for g in listed.valid)
+    if not group_ids:
+        return GroupsSnapshot([], {}, errors)
+
+    # All requests go out before any answer is awaited: librdkafka sends them in parallel.
+    described = admin.describe_consumer_groups(group_ids, request_timeout=_left(deadline))
+    offsets = {
+        group_id: admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group_id)], request_timeout=_left(deadline)
+        )[group_id]
+        for group_id in group_ids
+    }
+    groups = []
+    for group_id in group_ids:
+        try:
+            committed = _before(offsets[group_id], deadline)
+        except ClusterUnreachable as exc:
+            errors.append(f"offsets of group {group_id}: {exc.message}")
+            continue
+        group = ConsumerGroup(
+            group_id=group_id,
+            state="unknown",
+            assignor="",
+            coordinator=None,
+            members=[],
+            committed={
+                (tp.topic, tp.partition): tp.offset
+                for tp in committed.topic_partitions
+                if tp.error is None and tp.offset >= 0
+            },
+        )
+        # Without its description a group still has offsets, hence lag: keep it, state unknown.
+        try:
+            description = _before(described[group_id], deadline)
+        except ClusterUnreachable as exc:
+            errors.append(f"group {group_id}: {exc.message}")
+        else:
+            group.state = GROUP_STATES.get(getattr(description.state, "name", ""), "unknown")
+            group.assignor = description.partition_assignor or ""
+            group.coordinator = description.coordinator.id if description.coordinator else None
+            group.members = [
+                GroupMember(
+                    member_id=m.member_id,
+                    client_id=m.client_id,
+                    host=m.host.lstrip("/"),
+                    group_instance_id=m.group_instance_id,
+                    assignment=sorted(
+                        (tp.topic, tp.partition) for tp in m.assignment.topic_partitions
+                    ),
+                )
+                for m in description.members
+            ]
+        groups.append(group)
+    if not groups and errors:
+        raise ClusterUnreachable("; ".join(errors[:3]))
+
+    partitions = {tp for g in groups for tp in g.committed} | {
+        tp for g in groups for m in g.members for tp in m.assignment
+    }
+    end_offsets: dict[tuple[str, int], int] = {}
+    if partitions:
+        futures = admin.list_offsets(
+            {TopicPartition(t, p): OffsetSpec.latest() for t, p in partitions},
+            request_timeout=_left(deadline),
+        )
+        for tp, future in futures.items():
+            try:
+                end_offsets[(tp.topic, tp.partition)] = _before(future, deadline).offset
+            except ClusterUnreachable as exc:
+                # A deleted topic keeps its committed offsets until they expire.
+                errors.append(f"end offset of {tp.topic}-{tp.partition}: {exc.message}")
+    return GroupsSnapshot(groups, end_offsets, errors)
+
+
+def _left(deadline: float) -> float:
+    return max(0.5, deadline - time.monotonic())
+
+
+def _before(future, deadline: float):
+    """A future's result, waited for no later than the deadline (and a grace second: librdkafka
+    fails the request itself at its request_timeout)."""
+    try:
+        return future.result(timeout=_left(deadline) + 1.0)
+    except KafkaException as exc:
+        raise _error(exc) from exc
+    except TimeoutError as exc:  # concurrent.futures' since Python 3.11
+        raise ClusterUnreachable("the cluster did not answer in time") from exc

@@ -1,6 +1,7 @@
 from celery import shared_task
+from django.conf import settings
 
-from monitoring import services
+from monitoring import lag, services
 
 
 @shared_task
@@ -15,3 +16,10 @@ def maintain_series() -> dict:
 
     written = timeseries.roll_up()
     return {"rolled_up": sum(written.values()), "pruned": timeseries.prune()}
+
+
+# A tick still queued when the next one is due is dropped rather than run late.
+@shared_task(expires=float(settings.CELERY_BEAT_SCHEDULE["collect-consumer-lag"]["schedule"]))
+def collect_consumer_lag() -> dict:
+    """Consumer lag of every running cluster's groups, as series (see monitoring.lag)."""
+    return lag.collect_all()
