@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from packaging.version import Version
 
+from alerts.services import ensure_default_rules
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
 from clusters.errors import Conflict, InvalidInput, NotReady
@@ -148,6 +149,7 @@ def cluster_create(
             operation = operation_start(
                 cluster=cluster, kind=OperationKind.CREATE, requested_by=actor.label
             )
+            ensure_default_rules(cluster, actor=actor)
             audit_record(
                 actor=actor,
                 action="cluster.create",

@@ -170,13 +170,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("HEALTH_REPORT_INTERVAL_S", "5")),
     },
     "maintain-series": {"task": "monitoring.tasks.maintain_series", "schedule": 60.0},
+    # A tick still queued when the next is due is dropped: it would only repeat the next one.
     "collect-consumer-lag": {
         "task": "monitoring.tasks.collect_consumer_lag",
         "schedule": float(os.environ.get("LAG_INTERVAL_S", "15")),
+        "options": {"expires": float(os.environ.get("LAG_INTERVAL_S", "15"))},
     },
     "evaluate-alerts": {
         "task": "alerts.tasks.evaluate_alerts",
         "schedule": float(os.environ.get("ALERT_INTERVAL_S", "15")),
+        "options": {"expires": float(os.environ.get("ALERT_INTERVAL_S", "15"))},
     },
 }
 
@@ -199,7 +202,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"OperationStateEnum": "provisioning.models.OperationState"},
+    "ENUM_NAME_OVERRIDES": {
+        "OperationStateEnum": "provisioning.models.OperationState",
+        "AlertRuleKindEnum": "alerts.models.RuleKind",
+        "ChannelKindEnum": "alerts.models.ChannelKind",
+        "SeverityEnum": "alerts.models.Severity",
+    },
 }
 
 # Where the local provider keeps node data and which loopback network it hands addresses from.

@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -98,7 +99,17 @@ class MetricsQuerySerializer(serializers.Serializer):
 class ClusterMetrics(APIView):
     """A cluster's time series: without `metric`, the names it has; with one, its points."""
 
-    @extend_schema(parameters=[MetricsQuerySerializer])
+    @extend_schema(
+        parameters=[MetricsQuerySerializer],
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Without `metric`: {metrics: [names]}. With one: {metric, "
+                "resolution_s, since, until, series: [{broker, topic, group, points: "
+                "[[time, mean, max], ...]}]}",
+            )
+        },
+    )
     def get(self, request: Request, cluster_id) -> Response:
         cluster = cluster_get(actor_for(request).organisation, cluster_id)
         query = MetricsQuerySerializer(data=request.query_params)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.controlplane.conftest import cluster_payload
 from tests.controlplane.test_rolling_restart import Bootstrap
 from tests.replication.clients import (
@@ -30,6 +32,7 @@ def broker_import_paths(platform: Platform, cluster_id: str) -> list[str]:
     return sorted(paths)
 
 
+@pytest.mark.timeout(900)  # a cluster made, rolled and deleted: minutes on a loaded machine
 def test_rolling_upgrade_during_production(
     platform: Platform, tenant: dict, tmp_path: Path
 ) -> None:
