@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 from django.db import models
 
-from clusters.models import Cluster, Node
+from clusters.models import Cluster, ClusterStatus, Node
 
 
 class OperationKind(models.TextChoices):
@@ -18,6 +19,33 @@ class OperationKind(models.TextChoices):
     SCALE_IN = "scale_in"
     UPGRADE = "upgrade"
     EXPAND_STORAGE = "expand_storage"
+
+
+class ClusterStatuses(NamedTuple):
+    """What an operation of a kind makes its cluster's status: while it runs, then after it."""
+
+    running: str
+    succeeded: str
+    failed: str
+
+
+# Changes to a serving cluster stop between steps and leave it serving, even when they fail; a
+# failed build or teardown leaves it in need of attention.
+_CHANGE = ClusterStatuses(ClusterStatus.UPDATING, ClusterStatus.RUNNING, ClusterStatus.RUNNING)
+CLUSTER_STATUSES: dict[str, ClusterStatuses] = {
+    OperationKind.CREATE: ClusterStatuses(
+        ClusterStatus.CREATING, ClusterStatus.RUNNING, ClusterStatus.FAILED
+    ),
+    OperationKind.DELETE: ClusterStatuses(
+        ClusterStatus.DELETING, ClusterStatus.DELETED, ClusterStatus.FAILED
+    ),
+    OperationKind.RESTART: _CHANGE,
+    OperationKind.RESIZE: _CHANGE,
+    OperationKind.SCALE_OUT: _CHANGE,
+    OperationKind.SCALE_IN: _CHANGE,
+    OperationKind.UPGRADE: _CHANGE,
+    OperationKind.EXPAND_STORAGE: _CHANGE,
+}
 
 
 class OperationState(models.TextChoices):

@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from clusters.models import Cluster, ClusterStatus, Node, NodeRole, NodeStatus, Provider
 from monitoring.events import publish_cluster_changed
-from provisioning.models import Operation, OperationState
+from provisioning.models import CLUSTER_STATUSES, Operation, OperationState
 from provisioning.providers import get_provider
-from provisioning.runner import FAILED_CLUSTER_STATUS
 from provisioning.services import enqueue
 
 logger = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def _recover_operations(report: Report) -> None:
                     state=OperationState.FAILED, error="worker lost", finished_at=now
                 )
                 Cluster.objects.filter(pk=locked.cluster_id).update(
-                    status=FAILED_CLUSTER_STATUS[locked.kind]
+                    status=CLUSTER_STATUSES[locked.kind].failed
                 )
                 report.failed.append(
                     f"operation {locked.pk} ({locked.kind} {operation.cluster.name})"

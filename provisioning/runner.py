@@ -18,31 +18,13 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from clusters.models import Cluster, ClusterStatus
+from clusters.models import Cluster
 from monitoring.events import publish_cluster_changed
-from provisioning.models import Operation, OperationKind, OperationState, OperationStep
+from provisioning.models import CLUSTER_STATUSES, Operation, OperationState, OperationStep
 from provisioning.workflows import STEP_TABLE, StepContext
 
 logger = logging.getLogger(__name__)
 
-FINAL_CLUSTER_STATUS = {
-    OperationKind.CREATE: ClusterStatus.RUNNING,
-    OperationKind.DELETE: ClusterStatus.DELETED,
-    OperationKind.RESTART: ClusterStatus.RUNNING,
-    OperationKind.RESIZE: ClusterStatus.RUNNING,
-    OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
-    OperationKind.SCALE_IN: ClusterStatus.RUNNING,
-}
-# A failed roll stops between brokers and leaves the cluster serving; a failed build or teardown
-# leaves it in need of attention.
-FAILED_CLUSTER_STATUS = {
-    OperationKind.CREATE: ClusterStatus.FAILED,
-    OperationKind.DELETE: ClusterStatus.FAILED,
-    OperationKind.RESTART: ClusterStatus.RUNNING,
-    OperationKind.RESIZE: ClusterStatus.RUNNING,
-    OperationKind.SCALE_OUT: ClusterStatus.RUNNING,
-    OperationKind.SCALE_IN: ClusterStatus.RUNNING,
-}
 LOG_FLUSH_S = 1.0
 
 
@@ -207,7 +189,7 @@ def _finish(
 
 def succeed(operation: Operation, cluster: Cluster) -> str:
     return _finish(
-        operation, cluster, OperationState.SUCCEEDED, FINAL_CLUSTER_STATUS[operation.kind], ""
+        operation, cluster, OperationState.SUCCEEDED, CLUSTER_STATUSES[operation.kind].succeeded, ""
     )
 
 
@@ -218,12 +200,12 @@ def cancel(operation: Operation, cluster: Cluster, next_step: OperationStep) -> 
         operation,
         cluster,
         OperationState.CANCELLED,
-        FAILED_CLUSTER_STATUS[operation.kind],
+        CLUSTER_STATUSES[operation.kind].failed,
         f"cancelled before step {next_step.position + 1} ({next_step.title})",
     )
 
 
 def fail(operation: Operation, cluster: Cluster, error: str) -> str:
     return _finish(
-        operation, cluster, OperationState.FAILED, FAILED_CLUSTER_STATUS[operation.kind], error
+        operation, cluster, OperationState.FAILED, CLUSTER_STATUSES[operation.kind].failed, error
     )

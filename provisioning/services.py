@@ -7,27 +7,16 @@ from django.db import IntegrityError, transaction
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
 from clusters.errors import Conflict
-from clusters.models import Cluster, ClusterStatus, Node
+from clusters.models import Cluster, Node
 from monitoring.events import publish_cluster_changed
 from provisioning.models import (
     ACTIVE_STATES,
+    CLUSTER_STATUSES,
     Operation,
-    OperationKind,
     OperationState,
     OperationStep,
 )
 from provisioning.workflows import WORKFLOWS, Step, step_title
-
-STATUS_WHILE_RUNNING = {
-    OperationKind.CREATE: ClusterStatus.CREATING,
-    OperationKind.DELETE: ClusterStatus.DELETING,
-    OperationKind.RESTART: ClusterStatus.UPDATING,
-    OperationKind.RESIZE: ClusterStatus.UPDATING,
-    OperationKind.SCALE_OUT: ClusterStatus.UPDATING,
-    OperationKind.SCALE_IN: ClusterStatus.UPDATING,
-    OperationKind.UPGRADE: ClusterStatus.UPDATING,
-    OperationKind.EXPAND_STORAGE: ClusterStatus.UPDATING,
-}
 
 
 def enqueue(operation: Operation) -> None:
@@ -69,7 +58,7 @@ def operation_start(
             )
             for i, (step, node) in enumerate(steps)
         )
-        locked.status = STATUS_WHILE_RUNNING[kind]
+        locked.status = CLUSTER_STATUSES[kind].running
         locked.save(update_fields=["status", "updated_at"])
         cluster.status = locked.status
         transaction.on_commit(lambda: enqueue(operation))
@@ -97,7 +86,7 @@ def operation_retry(*, actor: Actor, operation: Operation) -> Operation:
         operation.attempts = 0
         operation.finished_at = None
         operation.save(update_fields=["state", "error", "attempts", "finished_at"])
-        cluster.status = STATUS_WHILE_RUNNING[operation.kind]
+        cluster.status = CLUSTER_STATUSES[operation.kind].running
         cluster.save(update_fields=["status", "updated_at"])
         audit_record(
             actor=actor,
