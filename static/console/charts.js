@@ -65,7 +65,9 @@
     if (!response.ok) return;
     const answer = await response.json();
     const chart = charts[canvas.dataset.metric] || (charts[canvas.dataset.metric] = makeChart(canvas));
-    chart.data.datasets = answer.series.map((series, index) => ({
+    // Without a topic the API answers the brokers' own series and every topic's: keep the brokers'.
+    const series = topic ? answer.series : answer.series.filter((s) => s.topic === "");
+    chart.data.datasets = series.map((series, index) => ({
       label: series.topic ? series.topic + " @ broker " + series.broker : "broker " + series.broker,
       data: series.points.map(([at, value]) => ({ x: Date.parse(at), y: value })),
       borderColor: COLOURS[index % COLOURS.length],

@@ -66,5 +66,10 @@
     document.querySelectorAll("[data-load]").forEach((element) => refresh(element, element.dataset.load));
     const form = document.getElementById("create-cluster");
     if (form) estimatePrice(form);
+    // A control marked data-autosubmit submits its form when changed (no inline handlers: the
+    // Content-Security-Policy allows no inline script).
+    document.querySelectorAll("[data-autosubmit]").forEach((control) =>
+      control.addEventListener("change", () => control.form.submit())
+    );
   });
 })();

@@ -34,8 +34,17 @@ def page(browser: Browser, platform: Platform) -> Iterator[Page]:
     context = browser.new_context(base_url=platform.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     opened = context.new_page()
+    # Everything the console runs must pass its Content-Security-Policy.
+    violations: list[str] = []
+    opened.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
     yield opened
     context.close()
+    assert not violations, violations
 
 
 def sign_in(page: Page, username: str, password: str) -> None:
@@ -45,6 +54,12 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.click("form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_test_id("username")).to_have_text(username)
+
+
+def test_api_docs_run_under_the_content_security_policy(tenant: dict, page: Page) -> None:
+    sign_in(page, tenant["username"], tenant["password"])
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
 
 
 def cluster_dir(platform: Platform, cluster_id: str) -> Path:
