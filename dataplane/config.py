@@ -222,6 +222,8 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "health.report.token": ("string", ""),
     "health.report.interval.ms": ("long", "5000"),
     "metrics.listener": ("string", ""),  # host:port for Prometheus text at /metrics; empty: off
+    # Per-request recording (request times, traffic per topic); off only to measure what it costs.
+    "metrics.recording.enabled": ("bool", "true"),
     "log.cleaner.enable": ("bool", "true"),
     "log.cleaner.backoff.ms": ("long", "15000"),
     "broker.rack": ("string", ""),

@@ -12,11 +12,13 @@ import logging
 import struct
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from dataplane.broker.context import RequestContext
 from dataplane.broker.dispatch import API_VERSIONS_KEY, APIS, Api
 from dataplane.broker.handlers.api_versions import supported_api_keys
+from dataplane.broker.stats import BrokerStats, RequestStats
 from dataplane.protocol.errors import ErrorCode
 from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
 from dataplane.protocol.header import RequestHeader, peek_api, read_request_header, response_header
@@ -32,13 +34,21 @@ MAX_IN_FLIGHT = 64
 MAX_COALESCED_BYTES = 1 << 20  # responses ready together are written together, up to this much
 _DECODE_ERRORS = (ProtocolError, struct.error, IndexError, ValueError, UnicodeDecodeError)
 
+# A request in flight: its response (None: none is sent), where its times are recorded (None when
+# recording is off) and when the read that completed its frame happened.
+_InFlight = tuple[asyncio.Future[bytes | bytearray | None], RequestStats | None, float]
+
 
 class KafkaConnection(asyncio.BufferedProtocol):
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
-        self._pending: deque[asyncio.Future[bytes | bytearray | None]] = deque()
+        self._pending: deque[_InFlight] = deque()
         self._backlog: deque[bytes | memoryview] = deque()  # complete frames not yet started
+        self._stats: BrokerStats | None = broker.stats if broker.stats.recording else None
+        # One time serves every frame in the backlog: reading pauses while a backlog is held, so
+        # all of it came in the same read.
+        self._read_at = 0.0
         self._wakeup = asyncio.Event()
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -61,7 +71,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.broker.connections.discard(self)
-        for future in self._pending:
+        for future, _stats, _read_at in self._pending:
             future.cancel()
         self._pending.clear()
         if self._sender is not None:
@@ -72,6 +82,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.broker.bytes_in += nbytes
+        if self._stats is not None:
+            self._read_at = perf_counter()
         try:
             self._backlog.extend(self._decoder.filled(nbytes))
         except FrameTooLarge as exc:
@@ -138,8 +150,11 @@ class KafkaConnection(asyncio.BufferedProtocol):
         except _DECODE_ERRORS as exc:
             self.abort(f"malformed {api.name} v{version} request: {exc}")
             return
-        task = asyncio.get_running_loop().create_task(self._process(api, header, request))
-        self._pending.append(task)
+        stats = None if self._stats is None else self._stats.for_request(api.key, request)
+        task = asyncio.get_running_loop().create_task(
+            self._process(api, header, request, stats, self._read_at)
+        )
+        self._pending.append((task, stats, self._read_at))
         self._wakeup.set()
 
     def _reply_unsupported_api_versions(self, frame: bytes | memoryview) -> None:
@@ -157,10 +172,23 @@ class KafkaConnection(asyncio.BufferedProtocol):
         future.set_result(
             self._frame(response_header(correlation_id, False), lambda w: w.raw(body))
         )
-        self._pending.append(future)
+        stats = None
+        if self._stats is not None:
+            stats = self._stats.requests[API_VERSIONS_KEY]
+            stats.record_queue_time(perf_counter() - self._read_at)
+        self._pending.append((future, stats, self._read_at))
         self._wakeup.set()
 
-    async def _process(self, api: Api, header: RequestHeader, request: dict) -> bytearray | None:
+    async def _process(
+        self,
+        api: Api,
+        header: RequestHeader,
+        request: dict,
+        stats: RequestStats | None,
+        read_at: float,
+    ) -> bytearray | None:
+        if stats is not None:
+            stats.record_queue_time(perf_counter() - read_at)
         ctx = RequestContext(self.broker, header, self.peer)
         response = await api.handle(ctx, request)
         if response is None:
@@ -192,18 +220,18 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 await self._wakeup.wait()
                 continue
             try:
-                first = await pending[0]
+                first = await pending[0][0]
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("request handler failed", extra={"client": self.peer})
                 self.abort("internal error while handling a request")
                 return
-            pending.popleft()
             chunks = [first] if first else []
             size = len(first or b"")
-            while pending and pending[0].done() and size < MAX_COALESCED_BYTES:
-                done = pending.popleft()
+            ready = 1  # requests at the head of `pending` whose responses go out in this write
+            while ready < len(pending) and pending[ready][0].done() and size < MAX_COALESCED_BYTES:
+                done = pending[ready][0]
                 if done.exception() is not None:
                     log.error(
                         "request handler failed",
@@ -216,9 +244,24 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 if result:
                     chunks.append(result)
                     size += len(result)
+                ready += 1
             if chunks:
                 self.broker.bytes_out += size
                 transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+            self._complete(ready)
             await self._can_write.wait()
             if self._backlog or self._reading_paused:
                 self._dispatch_backlog()
+
+    def _complete(self, count: int) -> None:
+        """Retire the first `count` requests, their responses written (or none due)."""
+        pending = self._pending
+        if self._stats is None:
+            for _ in range(count):
+                pending.popleft()
+            return
+        written_at = perf_counter()
+        for _ in range(count):
+            _future, stats, read_at = pending.popleft()
+            if stats is not None:
+                stats.record_total_time(written_at - read_at)

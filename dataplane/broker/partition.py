@@ -27,6 +27,7 @@ class AppendOutcome:
     log_append_time: int = -1
     log_start_offset: int = -1
     message: str | None = None
+    duplicate: bool = False  # an idempotent producer's retry of a batch already in the log
 
 
 @dataclass(slots=True)
@@ -141,6 +142,7 @@ class Partition:
             last_offset=result.last_offset,
             log_append_time=append_time,
             log_start_offset=self.log.log_start_offset,
+            duplicate=result.duplicate,
         )
 
     async def wait_replicated(self, last_offset: int, timeout: float) -> ErrorCode:

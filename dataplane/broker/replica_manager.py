@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from dataplane.broker.partition import AppendOutcome, Partition
+from dataplane.broker.stats import BrokerStats
 from dataplane.config import BrokerConfig, effective_topic_config
 from dataplane.metadata.base import MetadataStore, PartitionState, topic_id_text
 from dataplane.protocol.errors import ErrorCode
@@ -24,10 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class ReplicaManager:
-    def __init__(self, config: BrokerConfig, metadata: MetadataStore) -> None:
+    def __init__(self, config: BrokerConfig, metadata: MetadataStore, stats: BrokerStats) -> None:
         self.config = config
         self.broker_id = config.broker_id
         self.metadata = metadata
+        self.stats = stats
         self._topic_defaults = config.topic_defaults()
         self.logs = LogManager(config.log_dirs, self.topic_config)
         self.partitions: dict[tuple[str, int], Partition] = {}
@@ -86,6 +88,7 @@ class ReplicaManager:
                 )
             else:
                 partition.apply_state(state)
+        self.stats.track_topics({topic for topic, _ in self.partitions})
         if self.fetchers is not None:
             self.fetchers.update(
                 {
@@ -125,6 +128,10 @@ class ReplicaManager:
         outcome = partition.append(data, min_isr)
         if outcome.error:
             return outcome
+        if self.stats.recording and not outcome.duplicate and data is not None:
+            self.stats.record_append(
+                topic, len(data), outcome.last_offset - outcome.base_offset + 1
+            )
         await self.flush_if_due(partition.log)
         if acks == -1:
             error = await partition.wait_replicated(outcome.last_offset, timeout_ms / 1000)

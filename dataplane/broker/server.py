@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataplane.broker.connection import KafkaConnection
 from dataplane.broker.dispatch import APIS, Api
 from dataplane.broker.health_report import HealthReporter
-from dataplane.broker.metrics import MetricsServer, broker_facts
+from dataplane.broker.metrics import MetricsServer, broker_exposition, broker_facts
 from dataplane.broker.replica_manager import ReplicaManager
+from dataplane.broker.stats import BrokerStats
 from dataplane.config import BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
 from dataplane.groups.offsets_topic import OFFSETS_TOPIC
@@ -45,6 +46,10 @@ class Broker:
         self.controller: Controller | None = None
         self.bytes_in = 0  # every byte read from or written to clients and followers
         self.bytes_out = 0
+        self.stats = BrokerStats(
+            {key: api.name for key, api in self.apis.items()},
+            config["metrics.recording.enabled"],
+        )
         self.health_reporter: HealthReporter | None = None
         self.metrics_server: MetricsServer | None = None
         self.started = time.monotonic()
@@ -87,7 +92,7 @@ class Broker:
         # Dynamic configs first: what is built next reads its settings from the config.
         self.apply_dynamic_configs()
         self.metadata.subscribe(self.apply_dynamic_configs)
-        self.replicas = ReplicaManager(self.config, self.metadata)
+        self.replicas = ReplicaManager(self.config, self.metadata, self.stats)
         await asyncio.to_thread(self.replicas.load)
         self.groups = GroupCoordinator(self.config, self.replicas)
         if isinstance(self.metadata, ZooKeeperMetadataStore):
@@ -107,10 +112,7 @@ class Broker:
         if self.config["metrics.listener"]:
             host, _, port = self.config["metrics.listener"].rpartition(":")
             self.metrics_server = MetricsServer(
-                host or "127.0.0.1",
-                int(port),
-                lambda: broker_facts(self, self.started),
-                {"broker_id": str(self.config.broker_id), "cluster_id": self.metadata.cluster_id},
+                host or "127.0.0.1", int(port), lambda: broker_exposition(self)
             )
             await self.metrics_server.start()
         if self.config["health.report.url"]:
@@ -118,8 +120,9 @@ class Broker:
                 self.config["health.report.url"],
                 self.config["health.report.token"],
                 self.config["health.report.interval.ms"] / 1000,
-                self.replicas.health,
-                lambda: (self.bytes_in, self.bytes_out),
+                lambda: broker_facts(self),
+                self.stats,
+                self.replicas.logs.flush_times,
                 self.config.log_dirs,
             )
             self.health_reporter.state = "running"

@@ -262,6 +262,10 @@ class ReplicaFetcher:
                 return
             records = result["records"]
             if records:
+                stats = self.manager.replicas.stats
+                if stats.recording:
+                    # Kafka's ReplicationBytesInPerSec: what came in, a cut-off last batch too.
+                    stats.replication_bytes_in += len(records)
                 try:
                     size = partition.append_from_leader(
                         records, result["high_watermark"], result["log_start_offset"]

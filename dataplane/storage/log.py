@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dataplane.histogram import Histogram, HistogramSnapshot
 from dataplane.protocol import records as batches
 from dataplane.protocol.record_codec import record_timestamps
 from dataplane.protocol.records import BatchHeader
@@ -43,6 +45,24 @@ def partition_dir_name(topic: str, partition: int) -> str:
     return f"{topic}-{partition}"
 
 
+class FlushTimes:
+    """How long log flushes (fsync of a log's segments and indexes) take, across a broker's logs:
+    Kafka's LogFlushRateAndTimeMs. Flushes run in worker threads, hence the lock; they happen by
+    the flush policy and at segment rolls, far too rarely for the lock to cost anything."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._histogram = Histogram()
+
+    def record(self, seconds: float) -> None:
+        with self._lock:
+            self._histogram.observe(seconds)
+
+    def snapshot(self) -> HistogramSnapshot:
+        with self._lock:
+            return self._histogram.snapshot()
+
+
 class PartitionLog:
     """Appends, reads and maintains one partition's segments. Not thread-safe except `flush`."""
 
@@ -58,9 +78,11 @@ class PartitionLog:
         first_dirty_offset: int = 0,
         clean_shutdown: bool = True,
         usage: DiskUsage | None = None,
+        flush_times: FlushTimes | None = None,
     ) -> None:
         self.directory = directory
         self.usage = usage if usage is not None else DiskUsage()  # shared by the broker's logs
+        self.flush_times = flush_times if flush_times is not None else FlushTimes()  # shared too
         self.topic = topic
         self.partition = partition
         self.config = config
@@ -255,7 +277,7 @@ class PartitionLog:
         end = self.log_end_offset
         if self.active_segment.size == 0:
             return self.active_segment
-        self.active_segment.flush()
+        self._flush_segments([self.active_segment])
         segment = self.new_segment(end)
         self.segments.append(segment)
         self.producer_state.write_snapshot(self.directory, end)
@@ -446,10 +468,20 @@ class PartitionLog:
         end = self.log_end_offset
         self.unflushed_messages = 0
         self.last_flush_time = time.monotonic()
-        for segment in self.segments:
-            if segment.base_offset >= self.recovery_point or segment is self.active_segment:
-                segment.flush()
+        self._flush_segments(
+            [
+                segment
+                for segment in self.segments
+                if segment.base_offset >= self.recovery_point or segment is self.active_segment
+            ]
+        )
         self.recovery_point = max(self.recovery_point, end)
+
+    def _flush_segments(self, segments: list[LogSegment]) -> None:
+        started = time.perf_counter()
+        for segment in segments:
+            segment.flush()
+        self.flush_times.record(time.perf_counter() - started)
 
     def close(self) -> None:
         self.producer_state.write_snapshot(self.directory, self.log_end_offset)

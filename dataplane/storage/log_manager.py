@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dataplane.storage.checkpoints import read_partition_offsets, write_partition_offsets
-from dataplane.storage.log import PartitionLog, partition_dir_name
+from dataplane.storage.log import FlushTimes, PartitionLog, partition_dir_name
 from dataplane.storage.segment import DiskUsage
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class LogManager:
         self._dir_of: dict[TopicPartition, Path] = {}
         self.high_watermarks: dict[TopicPartition, int] = {}
         self.usage = DiskUsage()  # what every partition's segments hold, kept as they change
+        self.flush_times = FlushTimes()
 
     def load(self) -> None:
         for log_dir in self.log_dirs:
@@ -71,6 +72,7 @@ class LogManager:
                     first_dirty_offset=cleaned_offsets.get(key, 0),
                     clean_shutdown=clean,
                     usage=self.usage,
+                    flush_times=self.flush_times,
                 )
                 self._dir_of[key] = log_dir
                 if not clean and self.logs[key].log_end_offset:
@@ -103,6 +105,7 @@ class LogManager:
             partition,
             self._config_for(topic),
             usage=self.usage,
+            flush_times=self.flush_times,
         )
         self.logs[key] = created
         self._dir_of[key] = log_dir

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 
-import pytest
 from confluent_kafka import Producer
 
 from dataplane import __version__
 from tests.support.broker import BrokerProcess
 from tests.support.waiting import wait_until
-
-
-@pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, str, dict]]]]:
-    """A small HTTP server that records every POST (path, Authorization header, JSON body)."""
-    received: list[tuple[str, str, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, self.headers.get("Authorization", ""), json.loads(body)))
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_broker_reports_health_with_its_credential(
@@ -109,7 +82,8 @@ def test_metrics_endpoint_serves_prometheus_text_and_refuses_the_rest(
         for line in text.splitlines()
         if not line.startswith("#")
     }
-    assert set(samples) == {f"dataplane_{name}" for name in METRICS}
+    # Every fact is there (labelled families and histograms beside them: see test_metrics.py).
+    assert {f"dataplane_{name}" for name in METRICS} <= set(samples)
     assert 'broker_id="0"' in text
     (build_info,) = [line for line in text.splitlines() if line.startswith("dataplane_build_info")]
     assert f'version="{__version__}"' in build_info and build_info.endswith("} 1")

@@ -97,6 +97,21 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
     return topics, total, partitions, had_error
 
 
+def _record_bytes_out(
+    ctx: RequestContext, is_follower: bool, topics: list[dict], total: int
+) -> None:
+    """Count what this response carries, as Kafka does once the response is ready: replication
+    for a follower, bytes out of each topic for a consumer."""
+    stats = ctx.broker.stats
+    if is_follower:
+        stats.replication_bytes_out += total
+        return
+    for topic in topics:
+        size = sum(len(partition["records"]) for partition in topic["partitions"])
+        if size:
+            stats.record_fetched(topic["topic"], size)
+
+
 async def handle_fetch(ctx: RequestContext, request: dict) -> dict:
     if request.get("session_id", 0) != 0:
         # Sessions are declined (we always answer session_id 0), so no client holds one of ours.
@@ -122,6 +137,8 @@ async def handle_fetch(ctx: RequestContext, request: dict) -> dict:
         finally:
             for partition in partitions:
                 partition.remove_waiter(waiter)
+    if total and ctx.broker.stats.recording:
+        _record_bytes_out(ctx, request["replica_id"] >= 0, topics, total)
     return {
         "throttle_time_ms": 0,
         "error_code": ErrorCode.NONE,
