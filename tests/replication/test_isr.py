@@ -75,9 +75,13 @@ def test_paused_follower_leaves_and_rejoins_isr(make_cluster, topic_name, detect
     cluster[3].resume()
     cluster.wait_isr(topic_name, 0, [1, 2, 3], timeout=30)
     wait_until(lambda: metadata_isr(cluster, topic_name) == [1, 2, 3], 10, "metadata ISR [1, 2, 3]")
+    acked = producer.acked_count()  # before the scrape: acknowledged records are in its figures
     metrics = scrape(metrics_port)
     assert metrics["dataplane_isr_expands_total"] >= 1
     assert metrics["dataplane_bytes_in_total"] > 0 and metrics["dataplane_leader_partitions"] >= 1
+    # The leader's record bytes: appended from producers, sent to its followers as replication.
+    assert metrics["dataplane_all_topics_messages_in_total"] >= acked
+    assert metrics["dataplane_replication_bytes_out_total"] > 0
 
     producer.join()
     assert not producer.failed, producer.failed[:5]
