@@ -1622,3 +1622,289 @@ LIST_PARTITION_REASSIGNMENTS_RESPONSE = Message(
         ),
     ),
 )
+
+# Security APIs (schemas from Kafka's clients/src/main/resources/common/message/*.json). Not yet in
+# the dispatch table: the SASL and ACL handlers come with the connection wiring.
+
+SASL_HANDSHAKE_REQUEST = Message(
+    17,
+    "0-1",
+    flexible="none",
+    fields=(F("mechanism", "string", "0+"),),
+)
+
+SASL_HANDSHAKE_RESPONSE = Message(
+    17,
+    "0-1",
+    flexible="none",
+    fields=(
+        F("error_code", "int16", "0+"),
+        F("mechanisms", Array("string"), "0+"),
+    ),
+)
+
+SASL_AUTHENTICATE_REQUEST = Message(
+    36,
+    "0-2",
+    flexible="2+",
+    fields=(F("auth_bytes", "bytes", "0+"),),
+)
+
+SASL_AUTHENTICATE_RESPONSE = Message(
+    36,
+    "0-2",
+    flexible="2+",
+    fields=(
+        F("error_code", "int16", "0+"),
+        F("error_message", "string", "0+", nullable="0+"),
+        F("auth_bytes", "bytes", "0+"),
+        F("session_lifetime_ms", "int64", "1+"),
+    ),
+)
+
+DESCRIBE_ACLS_REQUEST = Message(
+    29,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F("resource_type_filter", "int8", "0+"),
+        F("resource_name_filter", "string", "0+", nullable="0+"),
+        F("pattern_type_filter", "int8", "1+", default=3),
+        F("principal_filter", "string", "0+", nullable="0+"),
+        F("host_filter", "string", "0+", nullable="0+"),
+        F("operation", "int8", "0+"),
+        F("permission_type", "int8", "0+"),
+    ),
+)
+
+DESCRIBE_ACLS_RESPONSE = Message(
+    29,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "0+"),
+        F("error_message", "string", "0+", nullable="0+"),
+        F(
+            "resources",
+            Array(
+                Struct(
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F("pattern_type", "int8", "1+", default=3),
+                    F(
+                        "acls",
+                        Array(
+                            Struct(
+                                F("principal", "string", "0+"),
+                                F("host", "string", "0+"),
+                                F("operation", "int8", "0+"),
+                                F("permission_type", "int8", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+CREATE_ACLS_REQUEST = Message(
+    30,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F(
+            "creations",
+            Array(
+                Struct(
+                    F("resource_type", "int8", "0+"),
+                    F("resource_name", "string", "0+"),
+                    F("resource_pattern_type", "int8", "1+", default=3),
+                    F("principal", "string", "0+"),
+                    F("host", "string", "0+"),
+                    F("operation", "int8", "0+"),
+                    F("permission_type", "int8", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+CREATE_ACLS_RESPONSE = Message(
+    30,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DELETE_ACLS_REQUEST = Message(
+    31,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F(
+            "filters",
+            Array(
+                Struct(
+                    F("resource_type_filter", "int8", "0+"),
+                    F("resource_name_filter", "string", "0+", nullable="0+"),
+                    F("pattern_type_filter", "int8", "1+", default=3),
+                    F("principal_filter", "string", "0+", nullable="0+"),
+                    F("host_filter", "string", "0+", nullable="0+"),
+                    F("operation", "int8", "0+"),
+                    F("permission_type", "int8", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DELETE_ACLS_RESPONSE = Message(
+    31,
+    "0-3",
+    flexible="2+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "filter_results",
+            Array(
+                Struct(
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                    F(
+                        "matching_acls",
+                        Array(
+                            Struct(
+                                F("error_code", "int16", "0+"),
+                                F("error_message", "string", "0+", nullable="0+"),
+                                F("resource_type", "int8", "0+"),
+                                F("resource_name", "string", "0+"),
+                                F("pattern_type", "int8", "1+", default=3),
+                                F("principal", "string", "0+"),
+                                F("host", "string", "0+"),
+                                F("operation", "int8", "0+"),
+                                F("permission_type", "int8", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST = Message(
+    50,
+    "0",
+    flexible="0+",
+    fields=(
+        F(
+            "users",
+            Array(Struct(F("name", "string", "0+"))),
+            "0+",
+            nullable="0+",
+        ),
+    ),
+)
+
+DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE = Message(
+    50,
+    "0",
+    flexible="0+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F("error_code", "int16", "0+"),
+        F("error_message", "string", "0+", nullable="0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("user", "string", "0+"),
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                    F(
+                        "credential_infos",
+                        Array(
+                            Struct(
+                                F("mechanism", "int8", "0+"),
+                                F("iterations", "int32", "0+"),
+                            )
+                        ),
+                        "0+",
+                    ),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+ALTER_USER_SCRAM_CREDENTIALS_REQUEST = Message(
+    51,
+    "0",
+    flexible="0+",
+    fields=(
+        F(
+            "deletions",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("mechanism", "int8", "0+"),
+                )
+            ),
+            "0+",
+        ),
+        F(
+            "upsertions",
+            Array(
+                Struct(
+                    F("name", "string", "0+"),
+                    F("mechanism", "int8", "0+"),
+                    F("iterations", "int32", "0+"),
+                    F("salt", "bytes", "0+"),
+                    F("salted_password", "bytes", "0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
+
+ALTER_USER_SCRAM_CREDENTIALS_RESPONSE = Message(
+    51,
+    "0",
+    flexible="0+",
+    fields=(
+        F("throttle_time_ms", "int32", "0+"),
+        F(
+            "results",
+            Array(
+                Struct(
+                    F("user", "string", "0+"),
+                    F("error_code", "int16", "0+"),
+                    F("error_message", "string", "0+", nullable="0+"),
+                )
+            ),
+            "0+",
+        ),
+    ),
+)
