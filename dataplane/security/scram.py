@@ -203,7 +203,7 @@ def sanitize_user(name: str) -> str:
 
 
 def desanitize_user(node_name: str) -> str:
-    """Kafka's Sanitizer.desanitize (URLDecoder: '+' is a space)."""
+    """Kafka's Sanitizer.desanitize (URLDecoder: '+' is a space); ValueError on bad UTF-8 escapes."""
     return unquote_plus(node_name, errors="strict")
 
 
