@@ -48,22 +48,24 @@ def record(cluster: Cluster, samples: Iterable[Sample], at: datetime | None = No
     samples = list(samples)
     if not samples:
         return 0
-    series = _series_for(cluster, samples)
-    Point.objects.bulk_create(
-        [
-            Point(
-                series=series[s.key],
-                resolution=Resolution.RAW,
-                at=at,
-                value=s.value,
-                max=s.value,
-            )
-            for s in samples
-        ],
-        update_conflicts=True,
-        unique_fields=["series", "resolution", "at"],
-        update_fields=["value", "max"],
-    )
+    # One transaction: a series never exists without its first point (prune removes empty ones).
+    with transaction.atomic():
+        series = _series_for(cluster, samples)
+        Point.objects.bulk_create(
+            [
+                Point(
+                    series=series[s.key],
+                    resolution=Resolution.RAW,
+                    at=at,
+                    value=s.value,
+                    max=s.value,
+                )
+                for s in samples
+            ],
+            update_conflicts=True,
+            unique_fields=["series", "resolution", "at"],
+            update_fields=["value", "max"],
+        )
     return len(samples)
 
 
@@ -152,6 +154,8 @@ def prune(now: datetime | None = None) -> int:
     for resolution, keep in RETENTION.items():
         count, _ = Point.objects.filter(resolution=resolution, at__lt=now - keep).delete()
         deleted += count
+    # Series whose every point aged out (a deleted topic or group) go too.
+    Series.objects.filter(points__isnull=True).delete()
     return deleted
 
 

@@ -144,7 +144,7 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     page.wait_for_function(f"() => ({led}).length > {drawn}", timeout=PAGE_TIMEOUT_MS)
     assert page.evaluate("window.__chartsPage") == "still here"
     labels = page.evaluate(
-        "window.streamplaneCharts.bytes_in_per_s.data.datasets.map((d) => d.label)"
+        "window.streamplaneCharts.all_topics_bytes_in_per_s.data.datasets.map((d) => d.label)"
     )
     assert labels == ["broker 0"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,9 @@ def test_a_simulated_month_stays_bounded(cluster) -> None:
     from monitoring.timeseries import Sample
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    # A topic that existed only at the start: its hour point stays, and when that ages out too its
+    # series goes.
+    timeseries.record(cluster, [Sample("bytes_in_per_s", 1.0, broker=0, topic="gone")], at=start)
     sample_every = timedelta(minutes=5)  # a month of 2-second reports would take too long to write
     days = 31
     largest = 0
@@ -57,20 +60,20 @@ def test_a_simulated_month_stays_bounded(cluster) -> None:
             timeseries.prune(now)
             largest = max(largest, Point.objects.filter(series__cluster=cluster).count())
 
-    points = Point.objects.filter(series__cluster=cluster)
+    points = Point.objects.filter(series__cluster=cluster, series__topic="")
     counts = {r: points.filter(resolution=r).count() for r in Resolution}
     # Raw for 6 hours, minutes for 8 days, hours for the whole month; two series.
     assert counts[Resolution.RAW] <= 2 * (6 * 12 + 1)
     assert counts[Resolution.MINUTE] <= 2 * (8 * 24 * 12 + 12)
     assert counts[Resolution.HOUR] == 2 * days * 24  # the last hour finished as the month ended
-    bound = 2 * ((6 * 12 + 1) + (8 * 24 * 12 + 12) + days * 24)
+    bound = 2 * ((6 * 12 + 1) + (8 * 24 * 12 + 12) + days * 24) + 3  # and "gone": raw, minute, hour
     assert largest <= bound, (largest, bound)
 
-    hours = points.filter(resolution=Resolution.HOUR, series__broker=1)
+    hours = points.filter(resolution=Resolution.HOUR, series__broker=1, series__topic="")
     assert {round(p.value, 6) for p in hours} == {27.5}
     assert {p.max for p in hours} == {55.0}
     assert {p.count for p in hours} == {12}
-    steady = points.filter(resolution=Resolution.HOUR, series__broker=0)
+    steady = points.filter(resolution=Resolution.HOUR, series__broker=0, series__topic="")
     assert {p.value for p in steady} == {100.0}
 
     # Rolling up again changes nothing: buckets are recomputed, not added to.
@@ -80,14 +83,20 @@ def test_a_simulated_month_stays_bounded(cluster) -> None:
     assert sorted(before) == sorted(after)
 
     # Queries: the last 20 minutes in raw points, the last day in minutes, the month in hours.
-    recent = timeseries.query(cluster, "bytes_in_per_s", now - timedelta(minutes=20), now, now=now)
+    recent = timeseries.query(
+        cluster, "bytes_in_per_s", now - timedelta(minutes=20), now, topic="", now=now
+    )
     assert recent["resolution_s"] == 0
     assert [s["broker"] for s in recent["series"]] == [0, 1]
     assert len(recent["series"][0]["points"]) == 4  # the last sample was 5 minutes before `now`
     day = timeseries.query(
-        cluster, "bytes_in_per_s", now - timedelta(days=1), now, broker=1, now=now
+        cluster, "bytes_in_per_s", now - timedelta(days=1), now, broker=1, topic="", now=now
     )
     assert day["resolution_s"] == 60 and len(day["series"]) == 1
-    month = timeseries.query(cluster, "bytes_in_per_s", start, now, now=now)
+    month = timeseries.query(cluster, "bytes_in_per_s", start, now, topic="", now=now)
     assert month["resolution_s"] == 3600
     assert len(month["series"][1]["points"]) == counts[Resolution.HOUR] // 2
+
+    assert cluster.series.filter(topic="gone").exists()
+    timeseries.prune(start + timedelta(days=401))
+    assert not cluster.series.filter(topic="gone").exists()
