@@ -365,7 +365,8 @@ def stop_services(ctx: StepContext) -> None:
     if not any(provider.describe(n).exists for n in allocated):
         ctx.log("no node has been set up; nothing to stop")
         return
-    run_playbook("stop.yml", inventory(ctx), ctx.log)
+    # Every broker goes at once, so leadership has nowhere to move: a short wait before SIGKILL.
+    run_playbook("stop.yml", inventory(ctx), ctx.log, extravars={"broker_stop_timeout_s": 30})
     Node.objects.filter(cluster=ctx.cluster).exclude(status=NodeStatus.DESTROYED).update(
         status=NodeStatus.STOPPED
     )

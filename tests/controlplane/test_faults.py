@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 from tests.controlplane.conftest import cluster_payload
-from tests.support.platform import Platform, node_processes, wait_gone
+from tests.support.platform import Platform, broker_processes, wait_gone
 from tests.support.waiting import wait_until
 
 BROKER_PORT = 9092
@@ -63,12 +63,7 @@ def test_a_taken_port_fails_the_step_with_its_reason_and_retry_succeeds(
         assert operation["steps"][-1]["state"] == "pending"
         assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "failed"
         # Nothing half-started stays behind: no broker process for this cluster.
-        brokers = [
-            pid
-            for pid in node_processes(cluster_dir(platform, cluster_id))
-            if b"dataplane" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
-        assert brokers == []
+        assert broker_processes(cluster_dir(platform, cluster_id)) == []
     finally:
         squatter.close()
 
@@ -113,11 +108,7 @@ def test_a_killed_worker_does_not_leave_the_operation_stuck(
     assert api.get(f"/clusters/{cluster_id}/").json()["status"] == "running"
 
     # A broker that dies stops reporting, and shows as down within a few report intervals.
-    broker_pid = next(
-        pid
-        for pid in node_processes(cluster_dir(platform, cluster_id))
-        if b"dataplane" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    )
+    broker_pid = broker_processes(cluster_dir(platform, cluster_id))[0]
     os.kill(broker_pid, signal.SIGKILL)
 
     def broker_down() -> bool:

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.controlplane.conftest import cluster_payload
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 
 def families(text: str) -> dict[str, list]:
@@ -53,6 +54,18 @@ def test_one_scrape_covers_every_broker(platform: Platform, tenant: dict) -> Non
     assert producer.flush(30) == 0
     after = bytes_in()
     assert sum(after.values()) - sum(before.values()) >= 200 * 1000
+
+    # The brokers' reports carry per-topic counters into the control plane's series: the topic's
+    # records, summed over the brokers leading its partitions, are exactly those produced.
+    def topic_records() -> float | None:
+        answer = api.get(
+            f"/clusters/{cluster_id}/metrics/",
+            params={"metric": "messages_in_total", "topic": "scraped"},
+        ).json()
+        latest = [s["points"][-1][1] for s in answer["series"] if s["points"]]
+        return sum(latest) if sum(latest) == 200 else None
+
+    assert wait_until(topic_records, 30, "the topic's record count in the series") == 200
 
     # Another organisation cannot scrape it; a read-only token of its own can.
     suffix = uuid.uuid4().hex[:6]

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from tests.controlplane.conftest import cluster_payload
-from tests.controlplane.test_rolling_restart import Bootstrap
 from tests.replication.clients import (
     GroupConsumerThread,
     ProducerThread,
@@ -18,7 +17,7 @@ from tests.replication.clients import (
     check_acknowledged_survived,
     read_partitions,
 )
-from tests.support.platform import Platform, broker_processes
+from tests.support.platform import Bootstrap, Platform, broker_processes
 from tests.support.waiting import wait_until
 
 PARTITIONS = 6

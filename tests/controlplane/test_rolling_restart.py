@@ -13,20 +13,10 @@ from tests.replication.clients import (
     check_acknowledged_survived,
     read_partitions,
 )
-from tests.support.platform import Platform
+from tests.support.platform import Bootstrap, Platform
 from tests.support.waiting import wait_until
 
 PARTITIONS = 3
-
-
-class Bootstrap:
-    """What the replication test clients need of a cluster: its client settings."""
-
-    def __init__(self, servers: str) -> None:
-        self.bootstrap = servers
-
-    def client_config(self, **extra: object) -> dict[str, object]:
-        return {"bootstrap.servers": self.bootstrap, **extra}
 
 
 def test_rolling_restart_during_production_loses_nothing(platform: Platform, tenant: dict) -> None:

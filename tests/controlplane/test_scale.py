@@ -11,14 +11,13 @@ from confluent_kafka.admin import AdminClient
 
 from clusters.kafka import broker_configs
 from tests.controlplane.conftest import cluster_payload
-from tests.controlplane.test_rolling_restart import Bootstrap
 from tests.replication.clients import (
     ProducerThread,
     abort_all_clients,
     check_acknowledged_survived,
     read_partitions,
 )
-from tests.support.platform import Platform
+from tests.support.platform import Bootstrap, Platform
 
 PARTITIONS = 10
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.controlplane.conftest import cluster_payload
-from tests.controlplane.test_rolling_restart import Bootstrap
 from tests.replication.clients import (
     ProducerThread,
     abort_all_clients,
@@ -17,7 +16,7 @@ from tests.replication.clients import (
     read_partitions,
 )
 from tests.support.packages import build_dataplane_wheel, next_version
-from tests.support.platform import Platform, broker_processes
+from tests.support.platform import Bootstrap, Platform, broker_processes
 
 PARTITIONS = 3
 

@@ -222,6 +222,16 @@ class Platform:
         return "\n".join(parts)
 
 
+class Bootstrap:
+    """What the replication test clients need of a cluster: its client settings."""
+
+    def __init__(self, servers: str) -> None:
+        self.bootstrap = servers
+
+    def client_config(self, **extra: object) -> dict[str, object]:
+        return {"bootstrap.servers": self.bootstrap, **extra}
+
+
 def node_processes(nodes_root: Path) -> list[int]:
     """Pids of live processes whose command line mentions a directory under `nodes_root`."""
     found = []
