@@ -113,6 +113,19 @@ class MetadataStore(abc.ABC):
         """Dynamic broker configs (as text) by entity: at least this broker's id and
         DEFAULT_BROKER_ENTITY, kept current like the rest of the view."""
 
+    @property
+    @abc.abstractmethod
+    def user_configs(self) -> Mapping[str, Mapping[str, str]]:
+        """Every user's config map (Kafka's /config/users: SCRAM credentials, as text), by user
+        name, kept current like the rest of the view."""
+
+    @abc.abstractmethod
+    async def alter_user_config(
+        self, user: str, update: Callable[[dict[str, str]], dict[str, str]]
+    ) -> dict[str, str]:
+        """Replace a user's config map with `update(current)`, atomically with respect to other
+        writers; an empty result removes the user. Errors `update` raises propagate."""
+
     @abc.abstractmethod
     async def start(self) -> None: ...
 

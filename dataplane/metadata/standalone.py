@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from dataplane.metadata.base import (
@@ -32,6 +32,7 @@ class StandaloneMetadataStore(MetadataStore):
         self._topics: dict[str, TopicMetadata] = {}
         self._next_producer_id = 0
         self._broker_configs: dict[str, dict[str, str]] = {}
+        self._user_configs: dict[str, dict[str, str]] = {}
         self.cluster_id = cluster_id
         self._load()
 
@@ -43,6 +44,7 @@ class StandaloneMetadataStore(MetadataStore):
         self.cluster_id = state["cluster_id"]
         self._next_producer_id = state["next_producer_id"]
         self._broker_configs = state.get("broker_configs", {})
+        self._user_configs = state.get("user_configs", {})
         for name, topic in state["topics"].items():
             self._topics[name] = TopicMetadata(
                 name=name,
@@ -60,6 +62,7 @@ class StandaloneMetadataStore(MetadataStore):
             "cluster_id": self.cluster_id,
             "next_producer_id": self._next_producer_id,
             "broker_configs": self._broker_configs,
+            "user_configs": self._user_configs,
             "topics": {
                 name: {
                     "id": base64.b64encode(topic.topic_id).decode(),
@@ -86,6 +89,22 @@ class StandaloneMetadataStore(MetadataStore):
     @property
     def broker_configs(self) -> Mapping[str, Mapping[str, str]]:
         return self._broker_configs
+
+    @property
+    def user_configs(self) -> Mapping[str, Mapping[str, str]]:
+        return self._user_configs
+
+    async def alter_user_config(
+        self, user: str, update: Callable[[dict[str, str]], dict[str, str]]
+    ) -> dict[str, str]:
+        updated = update(dict(self._user_configs.get(user, {})))
+        if updated:
+            self._user_configs[user] = dict(updated)
+        else:
+            self._user_configs.pop(user, None)
+        self._save()
+        self._changed()
+        return updated
 
     async def start(self) -> None:
         self._save()

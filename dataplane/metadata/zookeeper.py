@@ -6,6 +6,7 @@
     /brokers/topics/<topic>/partitions/<p>/state  leader, leader epoch, ISR; znode version = partition epoch
     /config/topics/<topic>                        topic config overrides
     /config/brokers/<id>, /config/brokers/<default>  dynamic broker configs (one broker, all brokers)
+    /config/users/<sanitized user>                SCRAM credentials (watched; logins read the cache)
     /controller, /controller_epoch                the active controller and its fencing epoch
     /admin/delete_topics/<topic>                  deletions for the controller to carry out
     /admin/controlled_shutdown/<id>               brokers asking to be drained before they stop
@@ -49,6 +50,13 @@ from dataplane.metadata.base import (
     topic_id_text,
 )
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.scram import (
+    USER_CONFIG_ROOT,
+    desanitize_user,
+    format_user_config,
+    parse_user_config,
+    user_config_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +129,8 @@ class ZooKeeperMetadataStore(MetadataStore):
         self._states: dict[tuple[str, int], PartitionState] = {}
         self._configs: dict[str, dict[str, str]] = {}
         self._broker_configs: dict[str, dict[str, str]] = {}  # entity → dynamic configs
+        self._user_configs: dict[str, dict[str, str]] = {}  # user name → SCRAM credentials
+        self._watched_users: set[str] = set()  # znode names under /config/users being watched
         self._brokers: dict[int, BrokerInfo] = {}
         self.pending_deletions: set[str] = set()
         self._watched: set[str] = set()
@@ -155,6 +165,7 @@ class ZooKeeperMetadataStore(MetadataStore):
             self.zk.ChildrenWatch(self.path("/admin/delete_topics"), self._watch_deletions)
             self.zk.ChildrenWatch(self.path("/admin/controlled_shutdown"), self._watch_shutdowns)
             self.zk.DataWatch(self.path("/controller"), self._watch_controller)
+            self.zk.ChildrenWatch(self.path(USER_CONFIG_ROOT), self._watch_users)
             for entity in self._broker_config_entities:
                 self.zk.DataWatch(
                     self.path(f"/config/brokers/{entity}"), self._broker_config_watcher(entity)
@@ -206,6 +217,7 @@ class ZooKeeperMetadataStore(MetadataStore):
             "/brokers/topics",
             "/config/topics",
             "/config/brokers",
+            USER_CONFIG_ROOT,
             "/admin/delete_topics",
             "/admin/controlled_shutdown",
         ):
@@ -382,6 +394,36 @@ class ZooKeeperMetadataStore(MetadataStore):
             return True
 
         return on_change
+
+    def _watch_users(self, children: list[str]) -> None:
+        # Runs on a kazoo thread; a DataWatch per user keeps its credentials current and ends when
+        # the user's znode goes.
+        for child in set(children) - self._watched_users:
+            self._watched_users.add(child)
+            self.zk.DataWatch(self.path(f"{USER_CONFIG_ROOT}/{child}"), self._user_watcher(child))
+
+    def _user_watcher(self, node: str) -> Callable[[bytes | None, Any], bool]:
+        def on_change(data: bytes | None, _stat: Any) -> bool:
+            try:
+                user = desanitize_user(node)
+                config = parse_user_config(data)
+            except ValueError:
+                log.warning("unreadable user config znode", extra={"znode": node})
+                return True
+            self._post(self._set_user_config, user, config)
+            if data is None:
+                self._watched_users.discard(node)
+                return False
+            return True
+
+        return on_change
+
+    def _set_user_config(self, user: str, config: dict[str, str]) -> None:
+        if config:
+            self._user_configs[user] = config
+        else:
+            self._user_configs.pop(user, None)
+        self._notify()
 
     def _set_broker_configs(self, entity: str, configs: dict[str, str]) -> None:
         self._broker_configs[entity] = configs
@@ -662,6 +704,40 @@ class ZooKeeperMetadataStore(MetadataStore):
         if not validate_only and entity in self._broker_config_entities:
             # Answer once our own view has it, so that a describe right after sees the change.
             await self.wait_for(lambda: self._broker_configs.get(entity) == updated, 10)
+        return updated
+
+    @property
+    def user_configs(self) -> Mapping[str, Mapping[str, str]]:
+        return self._user_configs
+
+    async def alter_user_config(
+        self, user: str, update: Callable[[dict[str, str]], dict[str, str]]
+    ) -> dict[str, str]:
+        path = self.path(user_config_path(user))
+
+        def alter() -> dict[str, str]:
+            while True:  # compare-and-set, as alter_broker_configs
+                try:
+                    data, stat = self.zk.get(path)
+                    current, version = parse_user_config(data), stat.version
+                except NoNodeError:
+                    current, version = {}, None
+                updated = update(dict(current))
+                try:
+                    if version is None:
+                        if updated:
+                            self.zk.create(path, format_user_config(updated), makepath=True)
+                    elif updated:
+                        self.zk.set(path, format_user_config(updated), version=version)
+                    else:
+                        self.zk.delete(path, version=version)
+                    return updated
+                except (NodeExistsError, BadVersionError, NoNodeError):
+                    continue
+
+        updated = await asyncio.to_thread(alter)
+        # Answer once our own view has it, so that a describe or a login right after sees it.
+        await self.wait_for(lambda: dict(self._user_configs.get(user, {})) == updated, 10)
         return updated
 
     async def allocate_producer_ids(self, count: int) -> int:
