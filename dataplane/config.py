@@ -184,6 +184,17 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "broker.id": ("int", "0"),
     "listeners": ("string", "PLAINTEXT://127.0.0.1:9092"),
     "advertised.listeners": ("string", ""),
+    # Listener name → security protocol, as Kafka's; names not in the map are refused.
+    "listener.security.protocol.map": (
+        "string",
+        "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+    ),
+    "inter.broker.listener.name": ("string", ""),  # empty: the first listener
+    # Kafka's default is GSSAPI, which is not served here; PLAIN only when listed.
+    "sasl.enabled.mechanisms": ("string", "SCRAM-SHA-256,SCRAM-SHA-512"),
+    # How long a connection that failed to authenticate stays open before it is closed: slows down
+    # password guessing. Kafka's default is 100.
+    "connection.failed.authentication.delay.ms": ("int", "1000"),
     "log.dirs": ("string", "/tmp/dataplane-logs"),
     "num.partitions": ("int", "1"),
     "default.replication.factor": ("int", "1"),
@@ -283,11 +294,29 @@ _TIME_ALIASES = {
 }
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL")
+SERVED_SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT")  # no TLS here yet
+SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
+
+
 @dataclass(frozen=True)
 class Listener:
     name: str
     host: str
     port: int
+
+
+def parse_security_protocol_map(value: str) -> dict[str, str]:
+    """`NAME:PROTOCOL,...` → {name: protocol}; ConfigError on a malformed entry or unknown protocol."""
+    result = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, protocol = item.partition(":")
+        if not sep or not name or protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(
+                f"{item!r} is not NAME:PROTOCOL with PROTOCOL one of {', '.join(SECURITY_PROTOCOLS)}"
+            )
+        result[name] = protocol
+    return result
 
 
 def parse_listeners(value: str) -> list[Listener]:
@@ -364,7 +393,35 @@ class BrokerConfig:
                 raise ConfigError(f"{key}: {exc}") from None
         for name, dynamic in DYNAMIC_BROKER_CONFIG_DEFS.items():
             dynamic.parse(merged[name])
-        return cls(values, frozenset(explicit))
+        config = cls(values, frozenset(explicit))
+        config._check_security()
+        return config
+
+    def _check_security(self) -> None:
+        protocols = parse_security_protocol_map(self.values["listener.security.protocol.map"])
+        names = [listener.name for listener in self.listeners]
+        for name in names:
+            if name not in protocols:
+                raise ConfigError(f"listeners: {name!r} is not in listener.security.protocol.map")
+            if protocols[name] not in SERVED_SECURITY_PROTOCOLS:
+                raise ConfigError(f"listeners: {name!r} uses {protocols[name]}, not served here")
+        inter_broker = self.values["inter.broker.listener.name"]
+        if inter_broker and inter_broker not in names:
+            raise ConfigError(f"inter.broker.listener.name: {inter_broker!r} is not a listener")
+        if self.values["zookeeper.connect"] and names:
+            # Replica fetchers and the controller do not authenticate yet.
+            name = inter_broker or names[0]
+            if protocols[name] != "PLAINTEXT":
+                raise ConfigError(
+                    f"inter.broker.listener.name: {name!r} must be a PLAINTEXT listener "
+                    "(inter-broker SASL is not supported yet)"
+                )
+        unknown = set(self.sasl_mechanisms) - set(SASL_MECHANISMS)
+        if unknown:
+            raise ConfigError(
+                f"sasl.enabled.mechanisms: {', '.join(sorted(unknown))} not supported; "
+                f"choose from {', '.join(SASL_MECHANISMS)}"
+            )
 
     def apply_dynamic(
         self, per_broker: Mapping[str, str], cluster_default: Mapping[str, str]
@@ -413,9 +470,24 @@ class BrokerConfig:
         return parse_listeners(self.values["listeners"])
 
     @property
+    def sasl_mechanisms(self) -> list[str]:
+        return [m.strip() for m in self.values["sasl.enabled.mechanisms"].split(",") if m.strip()]
+
+    def security_protocol(self, listener_name: str) -> str:
+        """The security protocol of a listener, by its name."""
+        return parse_security_protocol_map(self.values["listener.security.protocol.map"])[
+            listener_name
+        ]
+
+    @property
     def advertised_listeners(self) -> list[Listener]:
         advertised = self.values["advertised.listeners"]
         return parse_listeners(advertised) if advertised else self.listeners
+
+    @property
+    def inter_broker_listener_name(self) -> str:
+        """The listener other brokers reach this one on: inter.broker.listener.name, or the first."""
+        return self.values["inter.broker.listener.name"] or self.listeners[0].name
 
     def topic_defaults(self) -> dict[str, Any]:
         """Broker-wide defaults for every topic setting, parsed."""

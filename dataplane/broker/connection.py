@@ -15,6 +15,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING
 
+from dataplane.broker.authentication import SaslSession
 from dataplane.broker.context import RequestContext
 from dataplane.broker.dispatch import API_VERSIONS_KEY, APIS, Api
 from dataplane.broker.handlers.api_versions import supported_api_keys
@@ -40,8 +41,14 @@ _InFlight = tuple[asyncio.Future[bytes | bytearray | None], RequestStats | None,
 
 
 class KafkaConnection(asyncio.BufferedProtocol):
-    def __init__(self, broker: Broker) -> None:
+    def __init__(
+        self, broker: Broker, listener: str = "", session: SaslSession | None = None
+    ) -> None:
         self.broker = broker
+        self.listener = listener
+        # On a SASL listener: nothing but ApiVersions and the SASL exchange before it succeeds.
+        self.session = session
+        self._failure_close: asyncio.TimerHandle | None = None
         self._decoder = FrameDecoder(broker.config["socket.request.max.bytes"])
         self._pending: deque[_InFlight] = deque()
         self._backlog: deque[bytes | memoryview] = deque()  # complete frames not yet started
@@ -70,6 +77,8 @@ class KafkaConnection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._failure_close is not None:
+            self._failure_close.cancel()
         self.broker.connections.discard(self)
         for future, _stats, _read_at in self._pending:
             future.cancel()
@@ -95,7 +104,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         """Start requests while fewer than MAX_IN_FLIGHT are pending; hold the rest, unread, and
         stop reading from the socket until the responses drain."""
         backlog = self._backlog
-        while backlog and len(self._pending) < MAX_IN_FLIGHT and not self._closed:
+        while backlog and len(self._pending) < self._max_in_flight() and not self._closed:
             self._dispatch(backlog.popleft())
         assert self._transport is not None
         if backlog and not self._reading_paused and not self._closed:
@@ -104,6 +113,13 @@ class KafkaConnection(asyncio.BufferedProtocol):
         elif not backlog and self._reading_paused and not self._closed:
             self._reading_paused = False
             self._transport.resume_reading()
+
+    def _max_in_flight(self) -> int:
+        # Until authenticated, one request at a time: whether the next may be served depends on
+        # how the SASL exchange before it ends.
+        if self.session is not None and not self.session.authenticated:
+            return 1
+        return MAX_IN_FLIGHT
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -136,6 +152,10 @@ class KafkaConnection(asyncio.BufferedProtocol):
         api = APIS.get(api_key)
         if api is None:
             self.abort(f"unknown API key {api_key}")
+            return
+        if self.session is not None and not self.session.may_serve(api_key):
+            # Kafka closes such a connection too: the client is not speaking SASL.
+            self.abort(f"{api.name} request before SASL authentication")
             return
         if not api.serves(version):
             if api_key == API_VERSIONS_KEY:
@@ -189,7 +209,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
     ) -> bytearray | None:
         if stats is not None:
             stats.record_queue_time(perf_counter() - read_at)
-        ctx = RequestContext(self.broker, header, self.peer)
+        ctx = RequestContext(self.broker, header, self.peer, self.listener, self.session)
         response = await api.handle(ctx, request)
         if response is None:
             return None
@@ -199,6 +219,13 @@ class KafkaConnection(asyncio.BufferedProtocol):
             response_header(header.correlation_id, flexible_header),
             lambda writer: api.response.encode(response, version, writer),
         )
+
+    def _close_after_failure(self) -> None:
+        """The SASL exchange failed and the client has its answer: close after a delay that slows
+        down password guessing (connection.failed.authentication.delay.ms)."""
+        if self._failure_close is None and not self._closed:
+            delay = self.broker.config["connection.failed.authentication.delay.ms"] / 1000
+            self._failure_close = asyncio.get_running_loop().call_later(delay, self.close)
 
     @staticmethod
     def _frame(header: bytes, encode_body: Callable[[Writer], object]) -> bytearray:
@@ -249,6 +276,9 @@ class KafkaConnection(asyncio.BufferedProtocol):
                 self.broker.bytes_out += size
                 transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
             self._complete(ready)
+            if self.session is not None and self.session.state == "failed":
+                self._close_after_failure()
+                return
             await self._can_write.wait()
             if self._backlog or self._reading_paused:
                 self._dispatch_backlog()

@@ -25,10 +25,15 @@ from dataplane.broker.handlers.offsets import (
 )
 from dataplane.broker.handlers.produce import handle_produce
 from dataplane.broker.handlers.producer_ids import handle_init_producer_id
+from dataplane.broker.handlers.sasl import handle_sasl_authenticate, handle_sasl_handshake
 from dataplane.broker.handlers.topics import (
     handle_create_partitions,
     handle_create_topics,
     handle_delete_topics,
+)
+from dataplane.broker.handlers.users import (
+    handle_alter_user_scram_credentials,
+    handle_describe_user_scram_credentials,
 )
 from dataplane.protocol import messages as m
 from dataplane.protocol.schema import Message
@@ -253,6 +258,36 @@ APIS: dict[int, Api] = {
             m.LIST_PARTITION_REASSIGNMENTS_RESPONSE,
             (0, 0),
             cluster.handle_list_partition_reassignments,
+        ),
+        # v0 is not served: after a v0 handshake SASL tokens travel unframed, and every client we
+        # know uses v1 with SaslAuthenticate.
+        _api(
+            "SaslHandshake",
+            m.SASL_HANDSHAKE_REQUEST,
+            m.SASL_HANDSHAKE_RESPONSE,
+            (1, 1),
+            handle_sasl_handshake,
+        ),
+        _api(
+            "SaslAuthenticate",
+            m.SASL_AUTHENTICATE_REQUEST,
+            m.SASL_AUTHENTICATE_RESPONSE,
+            (0, 2),
+            handle_sasl_authenticate,
+        ),
+        _api(
+            "DescribeUserScramCredentials",
+            m.DESCRIBE_USER_SCRAM_CREDENTIALS_REQUEST,
+            m.DESCRIBE_USER_SCRAM_CREDENTIALS_RESPONSE,
+            (0, 0),
+            handle_describe_user_scram_credentials,
+        ),
+        _api(
+            "AlterUserScramCredentials",
+            m.ALTER_USER_SCRAM_CREDENTIALS_REQUEST,
+            m.ALTER_USER_SCRAM_CREDENTIALS_RESPONSE,
+            (0, 0),
+            handle_alter_user_scram_credentials,
         ),
     )
 }

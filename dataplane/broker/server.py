@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Mapping
 
+from dataplane.broker.authentication import SaslSession, fake_salt_secret
 from dataplane.broker.connection import KafkaConnection
 from dataplane.broker.dispatch import APIS, Api
 from dataplane.broker.health_report import HealthReporter
@@ -28,6 +29,7 @@ from dataplane.metadata.standalone import StandaloneMetadataStore
 from dataplane.metadata.zookeeper import ZooKeeperMetadataStore
 from dataplane.protocol.errors import ErrorCode
 from dataplane.replication.fetcher import ReplicaFetcherManager
+from dataplane.security.scram import ScramCredential, scram_credentials
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Broker:
         self.metrics_server: MetricsServer | None = None
         self.started = time.monotonic()
         self._dynamic_configs: tuple[dict[str, str], dict[str, str]] | None = None
+        self.advertised_endpoints: dict[str, tuple[str, int]] = {}  # by listener name
+        self._sasl_secret = b""  # set from the cluster id once metadata is loaded
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -61,8 +65,11 @@ class Broker:
         loop = asyncio.get_running_loop()
         bound_ports = {}
         for listener in self.config.listeners:
+            sasl = self.config.security_protocol(listener.name) == "SASL_PLAINTEXT"
             server = await loop.create_server(
-                lambda: KafkaConnection(self),
+                lambda name=listener.name, sasl=sasl: KafkaConnection(
+                    self, name, self._sasl_session() if sasl else None
+                ),
                 listener.host or None,
                 listener.port,
                 reuse_address=True,
@@ -71,7 +78,18 @@ class Broker:
             )
             self._servers.append(server)
             bound_ports[listener.name] = server.sockets[0].getsockname()[1]
-        advertised = self.config.advertised_listeners[0]
+        # Each listener answers Metadata and FindCoordinator with its own address for this broker;
+        # the registration (what other brokers and other listeners' clients see) has the
+        # inter-broker listener's.
+        self.advertised_endpoints = {
+            listener.name: (listener.host, listener.port or bound_ports.get(listener.name, 0))
+            for listener in self.config.advertised_listeners
+        }
+        inter_broker = self.config.inter_broker_listener_name
+        advertised = next(
+            (a for a in self.config.advertised_listeners if a.name == inter_broker),
+            self.config.advertised_listeners[0],
+        )
         port = advertised.port or bound_ports.get(advertised.name, 0)
         me = BrokerInfo(
             self.config.broker_id, advertised.host, port, self.config["broker.rack"] or None
@@ -89,6 +107,7 @@ class Broker:
                 self.config.log_dirs[0], me, self.config["cluster.id"]
             )
         await self.metadata.start()
+        self._sasl_secret = fake_salt_secret(self.metadata.cluster_id)
         # Dynamic configs first: what is built next reads its settings from the config.
         self.apply_dynamic_configs()
         self.metadata.subscribe(self.apply_dynamic_configs)
@@ -140,6 +159,22 @@ class Broker:
                 "partitions": len(self.replicas.partitions),
             },
         )
+
+    def _sasl_session(self) -> SaslSession:
+        return SaslSession(self.config.sasl_mechanisms, self.scram_credentials, self._sasl_secret)
+
+    def scram_credentials(self, user: str) -> dict[str, ScramCredential]:
+        """A user's SCRAM credentials by mechanism name (empty for an unknown user), from the
+        metadata view (ZooKeeper's /config/users, watched). Raises ValueError when unreadable."""
+        assert self.metadata is not None
+        return scram_credentials(self.metadata.user_configs.get(user, {}))
+
+    def endpoint(self, listener: str, broker: BrokerInfo) -> tuple[str, int]:
+        """Where a client on `listener` reaches `broker`: this broker's own address on that listener,
+        another broker's registered (inter-broker) address."""
+        if broker.broker_id == self.config.broker_id and listener in self.advertised_endpoints:
+            return self.advertised_endpoints[listener]
+        return broker.host, broker.port
 
     def apply_dynamic_configs(self) -> None:
         """Bring the dynamic broker configs in metadata into effect. Runs on every metadata change

@@ -1623,8 +1623,8 @@ LIST_PARTITION_REASSIGNMENTS_RESPONSE = Message(
     ),
 )
 
-# Security APIs (schemas from Kafka's clients/src/main/resources/common/message/*.json). Not yet in
-# the dispatch table: the SASL and ACL handlers come with the connection wiring.
+# Security APIs (schemas from Kafka's clients/src/main/resources/common/message/*.json). The ACL ones
+# are not yet in the dispatch table.
 
 SASL_HANDSHAKE_REQUEST = Message(
     17,

@@ -346,6 +346,11 @@ class ScramServer:
     def complete(self) -> bool:
         return self._state == "complete"
 
+    @property
+    def claimed_username(self) -> str | None:
+        """The user name the client-first message gave (for logging a failure), or None."""
+        return self._candidate or None
+
     def first(self, client_first: bytes) -> bytes:
         """Take the client-first message and answer with the server-first message."""
         self._expect("first")
@@ -421,6 +426,7 @@ class ScramServer:
             raise AuthenticationFailed(
                 "Authentication failed: credentials could not be obtained"
             ) from exc
+        self._candidate = username
         self._known = credential is not None
         if credential is None:
             credential = self._fake_credential(username)

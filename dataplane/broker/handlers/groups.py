@@ -39,7 +39,8 @@ async def handle_find_coordinator(ctx: RequestContext, request: dict) -> dict:
             error_message="the offsets topic partition has no leader",
         )
         return response
-    response.update(node_id=broker.broker_id, host=broker.host, port=broker.port)
+    host, port = ctx.broker.endpoint(ctx.listener, broker)
+    response.update(node_id=broker.broker_id, host=host, port=port)
     return response
 
 

@@ -75,10 +75,10 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
                 entries.append(_missing_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
                 entries.append(_topic_entry(ctx, topic))
-    brokers = [
-        {"node_id": b.broker_id, "host": b.host, "port": b.port, "rack": b.rack}
-        for b in metadata.brokers.values()
-    ]
+    brokers = []
+    for b in metadata.brokers.values():
+        host, port = ctx.broker.endpoint(ctx.listener, b)
+        brokers.append({"node_id": b.broker_id, "host": host, "port": port, "rack": b.rack})
     return {
         "throttle_time_ms": 0,
         "brokers": brokers,

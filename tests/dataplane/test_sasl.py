@@ -1,0 +1,336 @@
+"""SASL on a real broker process with real clients: SCRAM-SHA-256/512 and PLAIN on a SASL_PLAINTEXT
+listener, users managed with AlterUserScramCredentials, failures refused, counted and survived.
+
+One broker serves the module: a SASL_PLAINTEXT listener (what clients bootstrap from) and a
+PLAINTEXT one that the admin client uses to create users before anyone can log in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiokafka
+import kafka
+import kafka.admin
+import kafka.errors
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer
+from kafka.admin import UserScramCredentialDeletion, UserScramCredentialUpsertion
+
+from tests.support.broker import HOST, BrokerProcess
+from tests.support.ports import free_port
+from tests.support.wire import API_VERSIONS, METADATA, WireClient
+
+TIMEOUT = 15.0
+MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+USERS = {"alice": "alice-secret", "bob": "b0b=,secret"}  # '=' and ',' need SCRAM escaping
+
+
+class SaslBroker:
+    def __init__(self, process: BrokerProcess, plaintext_port: int, metrics_port: int) -> None:
+        self.process = process
+        self.sasl = process.bootstrap
+        self.plaintext = f"{HOST}:{plaintext_port}"
+        self.metrics_port = metrics_port
+
+    def failed_authentications(self) -> float:
+        url = f"http://{HOST}:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        for line in text.splitlines():
+            if line.startswith("dataplane_failed_authentication_total"):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError("no failed_authentication_total in the metrics")
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    plaintext_port, metrics_port = free_port(), free_port()
+    process = BrokerProcess(Path(tmp_path_factory.mktemp("sasl")))
+    process.overrides.update(
+        {
+            "listeners": f"SASL_PLAINTEXT://{HOST}:{process.port},PLAINTEXT://{HOST}:{plaintext_port}",
+            "sasl.enabled.mechanisms": ",".join(MECHANISMS),
+            "connection.failed.authentication.delay.ms": 200,
+            "metrics.listener": f"{HOST}:{metrics_port}",
+        }
+    )
+    process.start()
+    broker = SaslBroker(process, plaintext_port, metrics_port)
+    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=broker.plaintext)
+    try:
+        errors = admin.alter_user_scram_credentials(
+            [
+                UserScramCredentialUpsertion(user, mechanism, password)
+                for user, password in USERS.items()
+                for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+            ]
+        )
+    finally:
+        admin.close()
+    assert errors == {user: None for user in USERS}
+    yield broker
+    process.kill()
+
+
+def sasl_config(mechanism: str, user: str = "alice", password: str | None = None) -> dict:
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": mechanism,
+        "sasl_plain_username": user,
+        "sasl_plain_password": password or USERS[user],
+    }
+
+
+def confluent_round_trip(bootstrap: str, mechanism: str, user: str, topic: str) -> list[bytes]:
+    auth = {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "sasl.username": user,
+        "sasl.password": USERS[user],
+    }
+    producer = Producer({"bootstrap.servers": bootstrap, **auth})
+    for i in range(3):
+        producer.produce(topic, f"m{i}".encode())
+    assert producer.flush(TIMEOUT) == 0
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"{topic}.group",
+            "auto.offset.reset": "earliest",
+            **auth,
+        }
+    )
+    consumer.subscribe([topic])
+    values: list[bytes] = []
+    deadline = time.monotonic() + TIMEOUT
+    while len(values) < 3 and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            values.append(message.value())
+    consumer.close()
+    return values
+
+
+def kafka_python_round_trip(
+    bootstrap: str, mechanism: str, user: str, topic: str, password: str | None = None
+) -> list[bytes]:
+    auth = sasl_config(mechanism, user, password)
+    producer = kafka.KafkaProducer(bootstrap_servers=bootstrap, **auth)
+    for i in range(3):
+        producer.send(topic, f"m{i}".encode()).get(TIMEOUT)
+    producer.close()
+    consumer = kafka.KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}.group",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=int(TIMEOUT * 1000),
+        **auth,
+    )
+    values = []
+    for message in consumer:
+        values.append(message.value)
+        if len(values) == 3:
+            break
+    consumer.close()
+    return values
+
+
+def aiokafka_round_trip(bootstrap: str, mechanism: str, user: str, topic: str) -> list[bytes]:
+    async def run() -> list[bytes]:
+        auth = sasl_config(mechanism, user)
+        producer = aiokafka.AIOKafkaProducer(bootstrap_servers=bootstrap, **auth)
+        await producer.start()
+        try:
+            for i in range(3):
+                await producer.send_and_wait(topic, f"m{i}".encode())
+        finally:
+            await producer.stop()
+        consumer = aiokafka.AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"{topic}.group",
+            auto_offset_reset="earliest",
+            **auth,
+        )
+        await consumer.start()
+        values = []
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                async for message in consumer:
+                    values.append(message.value)
+                    if len(values) == 3:
+                        break
+        finally:
+            await consumer.stop()
+        return values
+
+    return asyncio.run(run())
+
+
+ROUND_TRIPS = {
+    "confluent-kafka": confluent_round_trip,
+    "kafka-python": kafka_python_round_trip,
+    "aiokafka": aiokafka_round_trip,
+}
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+@pytest.mark.parametrize("client", list(ROUND_TRIPS))
+def test_clients_produce_and_consume_after_authenticating(
+    sasl_broker: SaslBroker, client: str, mechanism: str, topic_name: str
+) -> None:
+    failures = sasl_broker.failed_authentications()
+    user = "bob" if mechanism == "SCRAM-SHA-512" else "alice"
+    values = ROUND_TRIPS[client](sasl_broker.sasl, mechanism, user, topic_name)
+    assert values == [b"m0", b"m1", b"m2"]
+    assert sasl_broker.failed_authentications() == failures
+
+
+def test_confluent_kafka_with_a_wrong_password_gets_an_authentication_error(
+    sasl_broker: SaslBroker, topic_name: str
+) -> None:
+    failures = sasl_broker.failed_authentications()
+    errors: list[KafkaError] = []
+    producer = Producer(
+        {
+            "bootstrap.servers": sasl_broker.sasl,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-256",
+            "sasl.username": "alice",
+            "sasl.password": "not-her-password",
+            "error_cb": errors.append,
+        }
+    )
+    producer.produce(topic_name, b"never")
+    deadline = time.monotonic() + TIMEOUT
+    while not errors and time.monotonic() < deadline:
+        producer.poll(0.2)
+    assert errors and errors[0].code() == KafkaError._AUTHENTICATION, errors
+    assert "Authentication failed" in errors[0].str()
+    assert producer.flush(0) == 1  # nothing went out
+    assert sasl_broker.failed_authentications() > failures
+    assert sasl_broker.process.alive
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "user"),
+    [("SCRAM-SHA-256", "alice"), ("SCRAM-SHA-512", "nobody"), ("PLAIN", "alice")],
+)
+def test_kafka_python_with_a_wrong_password_or_unknown_user_is_refused(
+    sasl_broker: SaslBroker, mechanism: str, user: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures = sasl_broker.failed_authentications()
+    # kafka-python retries the bootstrap until its timeout, logging the broker's answer each time.
+    with pytest.raises(kafka.errors.KafkaError):
+        kafka.KafkaProducer(
+            bootstrap_servers=sasl_broker.sasl,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism=mechanism,
+            sasl_plain_username=user,
+            sasl_plain_password="wrong",
+            bootstrap_timeout_ms=2000,
+        )
+    assert "SaslAuthenticationFailedError" in caplog.text
+    # The message is the same whether or not the user exists.
+    assert f"invalid credentials with SASL mechanism {mechanism}" in caplog.text
+    assert sasl_broker.failed_authentications() > failures
+    assert sasl_broker.process.alive
+
+
+def test_a_request_before_authentication_closes_the_connection(sasl_broker: SaslBroker) -> None:
+    host, _, port = sasl_broker.sasl.rpartition(":")
+    with WireClient(host, int(port)) as client:
+        # ApiVersions is served before authentication: clients ask it first.
+        assert (
+            client.request(
+                API_VERSIONS, 3, {"client_software_name": "t", "client_software_version": "1"}
+            )["error_code"]
+            == 0
+        )
+        client.send(
+            METADATA,
+            12,
+            {
+                "topics": None,
+                "allow_auto_topic_creation": False,
+                "include_topic_authorized_operations": False,
+            },
+        )
+        assert client.wait_closed()
+    assert "Metadata request before SASL authentication" in sasl_broker.process.log_text()
+    # The PLAINTEXT listener serves without authentication.
+    host, _, port = sasl_broker.plaintext.rpartition(":")
+    with WireClient(host, int(port)) as client:
+        response = client.request(
+            METADATA,
+            12,
+            {
+                "topics": None,
+                "allow_auto_topic_creation": False,
+                "include_topic_authorized_operations": False,
+            },
+        )
+        # Each listener advertises its own address for this broker.
+        assert [(b["host"], b["port"]) for b in response["brokers"]] == [(host, int(port))]
+
+
+def test_describe_user_scram_credentials_lists_mechanisms_and_iterations(
+    sasl_broker: SaslBroker,
+) -> None:
+    admin = kafka.admin.KafkaAdminClient(
+        bootstrap_servers=sasl_broker.sasl, **sasl_config("SCRAM-SHA-256")
+    )
+    try:
+        described = admin.describe_user_scram_credentials()
+        assert set(described) >= set(USERS)
+        infos = described["alice"]["credential_infos"]
+        assert [(int(i["mechanism"]), i["iterations"]) for i in infos] == [(1, 4096), (2, 4096)]
+        missing = admin.describe_user_scram_credentials(["nobody"])
+        assert "does not exist" in missing["nobody"]["error"]
+    finally:
+        admin.close()
+
+
+def test_alter_user_scram_credentials_validates_as_kafka_does(sasl_broker: SaslBroker) -> None:
+    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=sasl_broker.plaintext)
+    try:
+        result = admin.alter_user_scram_credentials(
+            [
+                UserScramCredentialUpsertion("few", "SCRAM-SHA-256", "p", iterations=4095),
+                UserScramCredentialUpsertion("many", "SCRAM-SHA-256", "p", iterations=16385),
+                UserScramCredentialDeletion("nobody", "SCRAM-SHA-512"),
+                UserScramCredentialUpsertion("twice", "SCRAM-SHA-256", "p"),
+                UserScramCredentialDeletion("twice", "SCRAM-SHA-256"),
+                UserScramCredentialUpsertion("carol", "SCRAM-SHA-512", "c", iterations=8192),
+            ]
+        )
+        assert result == {
+            "few": "Too few iterations",
+            "many": "Too many iterations",
+            "nobody": "Attempt to delete a user credential that does not exist",
+            "twice": "A user credential cannot be altered twice in the same request",
+            "carol": None,
+        }
+        described = admin.describe_user_scram_credentials(["carol", "few", "twice"])
+        assert [
+            (int(i["mechanism"]), i["iterations"]) for i in described["carol"]["credential_infos"]
+        ] == [(2, 8192)]
+        assert described["few"]["error"] and described["twice"]["error"]
+        # carol logs in with her new credential; deleted, she is gone from Describe.
+        assert kafka_python_round_trip(
+            sasl_broker.sasl, "SCRAM-SHA-512", "carol", "carol.topic", "c"
+        ) == [b"m0", b"m1", b"m2"]
+        assert admin.alter_user_scram_credentials(
+            [UserScramCredentialDeletion("carol", "SCRAM-SHA-512")]
+        ) == {"carol": None}
+        assert (
+            "does not exist" in admin.describe_user_scram_credentials(["carol"])["carol"]["error"]
+        )
+    finally:
+        admin.close()
