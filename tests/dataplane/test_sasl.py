@@ -19,6 +19,8 @@ import kafka.admin
 import kafka.errors
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism
+from confluent_kafka.admin import UserScramCredentialUpsertion as UserScramCredentialUpsertionC
 from kafka.admin import UserScramCredentialDeletion, UserScramCredentialUpsertion
 
 from tests.support.broker import HOST, BrokerProcess
@@ -86,12 +88,14 @@ def sasl_config(mechanism: str, user: str = "alice", password: str | None = None
     }
 
 
-def confluent_round_trip(bootstrap: str, mechanism: str, user: str, topic: str) -> list[bytes]:
+def confluent_round_trip(
+    bootstrap: str, mechanism: str, user: str, topic: str, password: str | None = None
+) -> list[bytes]:
     auth = {
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanism": mechanism,
         "sasl.username": user,
-        "sasl.password": USERS[user],
+        "sasl.password": password or USERS[user],
     }
     producer = Producer({"bootstrap.servers": bootstrap, **auth})
     for i in range(3):
@@ -334,3 +338,31 @@ def test_alter_user_scram_credentials_validates_as_kafka_does(sasl_broker: SaslB
         )
     finally:
         admin.close()
+
+
+def test_confluent_kafka_admin_manages_users_over_sasl(
+    sasl_broker: SaslBroker, topic_name: str
+) -> None:
+    admin = AdminClient(
+        {
+            "bootstrap.servers": sasl_broker.sasl,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "bob",
+            "sasl.password": USERS["bob"],
+        }
+    )
+    dave = f"dave.{topic_name}"
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 10000)
+    futures = admin.alter_user_scram_credentials(
+        [UserScramCredentialUpsertionC(dave, info, b"dave-secret")]
+    )
+    futures[dave].result(TIMEOUT)
+    described = admin.describe_user_scram_credentials([dave])[dave].result(TIMEOUT)
+    assert [(c.mechanism, c.iterations) for c in described.scram_credential_infos] == [
+        (ScramMechanism.SCRAM_SHA_256, 10000)
+    ]
+    values = confluent_round_trip(
+        sasl_broker.sasl, "SCRAM-SHA-256", dave, topic_name, "dave-secret"
+    )
+    assert values == [b"m0", b"m1", b"m2"]
