@@ -295,6 +295,7 @@ def test_describe_user_scram_credentials_lists_mechanisms_and_iterations(
         assert set(described) >= set(USERS)
         infos = described["alice"]["credential_infos"]
         assert [(int(i["mechanism"]), i["iterations"]) for i in infos] == [(1, 4096), (2, 4096)]
+        assert set(admin.describe_user_scram_credentials([])) == set(described)  # empty: all
         missing = admin.describe_user_scram_credentials(["nobody"])
         assert "does not exist" in missing["nobody"]["error"]
     finally:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataplane.broker.context import RequestContext
 from dataplane.protocol.errors import ErrorCode
 from dataplane.security.scram import (
+    MECHANISMS,
     ScramMechanism,
     credential_from_salted_password,
     format_credential,
@@ -41,8 +42,8 @@ async def handle_describe_user_scram_credentials(ctx: RequestContext, request: d
     assert ctx.broker.metadata is not None
     stored = ctx.broker.metadata.user_configs
     response: dict = {"throttle_time_ms": 0, "error_code": 0, "error_message": None, "results": []}
-    if request["users"] is None:
-        names = [name for name in sorted(stored) if scram_credentials(stored[name])]
+    if not request["users"]:  # null or empty: every user, as Kafka
+        names = [name for name in sorted(stored) if any(m in stored[name] for m in MECHANISMS)]
         counts: Counter[str] = Counter()
     else:
         names = [user["name"] for user in request["users"]]
