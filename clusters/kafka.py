@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from confluent_kafka import (
     Consumer,
@@ -24,6 +25,9 @@ from confluent_kafka.admin import (
 
 from clusters.errors import ClusterUnreachable, Conflict, InvalidInput
 
+if TYPE_CHECKING:
+    from clusters.models import Cluster
+
 TIMEOUT_S = 15.0
 
 
@@ -35,8 +39,16 @@ class TopicInfo:
     configs: dict[str, str] = field(default_factory=dict)
 
 
-def _admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+def client_config(cluster: Cluster, *, brokers: Collection[int] | None = None) -> dict[str, str]:
+    """librdkafka settings for the control plane talking to `cluster`: where to connect and how to
+    authenticate. Every control-plane Kafka client starts from these. `brokers` limits the
+    bootstrap servers to those broker ids (e.g. the ones staying in a scale-in)."""
+    nodes = [n for n in cluster.brokers if n.host and (brokers is None or n.index in brokers)]
+    return {"bootstrap.servers": ",".join(f"{n.host}:{n.port}" for n in nodes)}
+
+
+def _admin(client: dict[str, str]) -> AdminClient:
+    return AdminClient({**client, "socket.timeout.ms": 10000})
 
 
 def _error(exc: BaseException) -> Exception:
@@ -61,8 +73,8 @@ def _error(exc: BaseException) -> Exception:
     return ClusterUnreachable(f"the cluster did not answer: {exc}")
 
 
-def topics_list(bootstrap: str) -> list[TopicInfo]:
-    admin = _admin(bootstrap)
+def topics_list(client: dict[str, str]) -> list[TopicInfo]:
+    admin = _admin(client)
     try:
         metadata = admin.list_topics(timeout=TIMEOUT_S)
     except KafkaException as exc:
@@ -94,9 +106,13 @@ def topics_list(bootstrap: str) -> list[TopicInfo]:
 
 
 def topic_create(
-    bootstrap: str, name: str, partitions: int, replication_factor: int, configs: dict[str, str]
+    client: dict[str, str],
+    name: str,
+    partitions: int,
+    replication_factor: int,
+    configs: dict[str, str],
 ) -> None:
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     topic = NewTopic(
         name, num_partitions=partitions, replication_factor=replication_factor, config=configs
     )
@@ -104,34 +120,34 @@ def topic_create(
 
 
 def topic_alter_configs(
-    bootstrap: str, name: str, set_configs: dict[str, str], delete: list[str]
+    client: dict[str, str], name: str, set_configs: dict[str, str], delete: list[str]
 ) -> None:
-    _alter_configs(bootstrap, ConfigResource.Type.TOPIC, name, set_configs, delete)
+    _alter_configs(client, ConfigResource.Type.TOPIC, name, set_configs, delete)
 
 
 def broker_alter_configs(
-    bootstrap: str, broker_id: int, set_configs: dict[str, str], delete: list[str]
+    client: dict[str, str], broker_id: int, set_configs: dict[str, str], delete: list[str]
 ) -> None:
     """Change a broker's dynamic configs; it applies them without a restart."""
-    _alter_configs(bootstrap, ConfigResource.Type.BROKER, str(broker_id), set_configs, delete)
+    _alter_configs(client, ConfigResource.Type.BROKER, str(broker_id), set_configs, delete)
 
 
-def broker_configs(bootstrap: str, broker_id: int) -> dict[str, str]:
+def broker_configs(client: dict[str, str], broker_id: int) -> dict[str, str]:
     """A broker's effective configs."""
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     resource = ConfigResource(ConfigResource.Type.BROKER, str(broker_id))
     entries = _result(admin.describe_configs([resource], request_timeout=TIMEOUT_S)[resource])
     return {name: entry.value for name, entry in entries.items()}
 
 
 def _alter_configs(
-    bootstrap: str,
+    client: dict[str, str],
     resource_type: ConfigResource.Type,
     name: str,
     set_configs: dict[str, str],
     delete: list[str],
 ) -> None:
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     entries = [
         ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
         for key, value in set_configs.items()
@@ -147,13 +163,13 @@ def _result(future):
         raise _error(exc) from exc
 
 
-def topic_delete(bootstrap: str, name: str) -> None:
-    admin = _admin(bootstrap)
+def topic_delete(client: dict[str, str], name: str) -> None:
+    admin = _admin(client)
     _result(admin.delete_topics([name], request_timeout=TIMEOUT_S)[name])
 
 
 def verify_round_trip(
-    bootstrap: str,
+    client: dict[str, str],
     *,
     expected_brokers: set[int],
     replication_factor: int,
@@ -162,7 +178,7 @@ def verify_round_trip(
     timeout: float = 60.0,
 ) -> None:
     """Every expected broker is registered, and a record written with acks=all reads back."""
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -178,19 +194,15 @@ def verify_round_trip(
         time.sleep(0.5)
     log(f"brokers registered: {sorted(registered)}")
 
-    topic_create(bootstrap, topic, 1, replication_factor, {})
+    topic_create(client, topic, 1, replication_factor, {})
     try:
-        producer = Producer(
-            {"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": 30000}
-        )
+        producer = Producer({**client, "acks": "all", "message.timeout.ms": 30000})
         delivered: list[KafkaError | None] = []
         producer.produce(topic, b"round-trip", on_delivery=lambda err, _msg: delivered.append(err))
         producer.flush(35)
         if delivered != [None]:
             raise RuntimeError(f"test record not acknowledged: {delivered}")
-        consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": topic, "enable.auto.commit": False}
-        )
+        consumer = Consumer({**client, "group.id": topic, "enable.auto.commit": False})
         try:
             consumer.assign([TopicPartition(topic, 0, 0)])
             value = None
@@ -204,7 +216,7 @@ def verify_round_trip(
             consumer.close()
         log(f"test topic {topic} (RF {replication_factor}): record written and read back")
     finally:
-        topic_delete(bootstrap, topic)
+        topic_delete(client, topic)
 
 
 @dataclass
@@ -228,9 +240,9 @@ class ClusterState:
         return [p for p in self.partitions if set(p.isr) != set(p.replicas)]
 
 
-def cluster_state(bootstrap: str) -> ClusterState:
+def cluster_state(client: dict[str, str]) -> ClusterState:
     """Brokers, controller, every partition's leader, replicas and ISR, and each topic's min ISR."""
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     try:
         metadata = admin.list_topics(timeout=TIMEOUT_S)
     except KafkaException as exc:
@@ -254,11 +266,11 @@ def cluster_state(bootstrap: str) -> ClusterState:
     return ClusterState(set(metadata.brokers), metadata.controller_id, partitions, min_isr)
 
 
-def elect_preferred_leaders(bootstrap: str, partitions: list[PartitionState]) -> None:
+def elect_preferred_leaders(client: dict[str, str], partitions: list[PartitionState]) -> None:
     """Move leadership back to each partition's preferred (first) replica."""
     if not partitions:
         return
-    admin = _admin(bootstrap)
+    admin = _admin(client)
     # No request_timeout: confluent-kafka's binding rejects keyword arguments for this call.
     future = admin.elect_leaders(
         ElectionType.PREFERRED, [TopicPartition(p.topic, p.partition) for p in partitions]
@@ -271,11 +283,11 @@ def elect_preferred_leaders(bootstrap: str, partitions: list[PartitionState]) ->
             )
 
 
-def restore_preferred_leaders(bootstrap: str) -> int:
+def restore_preferred_leaders(client: dict[str, str]) -> int:
     """Elect each partition's preferred replica where another leads; returns how many moved."""
-    state = cluster_state(bootstrap)
+    state = cluster_state(client)
     misplaced = [p for p in state.partitions if p.replicas and p.leader != p.replicas[0]]
-    elect_preferred_leaders(bootstrap, misplaced)
+    elect_preferred_leaders(client, misplaced)
     return len(misplaced)
 
 
@@ -296,21 +308,21 @@ def balanced_assignment(
     return targets
 
 
-def reassign(bootstrap: str, targets: dict[tuple[str, int], list[int]]) -> None:
+def reassign(client: dict[str, str], targets: dict[tuple[str, int], list[int]]) -> None:
     from dataplane.admin.client import AdminClient as DataplaneAdmin
     from dataplane.admin.client import AdminError
 
     try:
-        with DataplaneAdmin(bootstrap, timeout=TIMEOUT_S) as admin:
+        with DataplaneAdmin(client["bootstrap.servers"], timeout=TIMEOUT_S) as admin:
             admin.alter_partition_reassignments(dict(targets))
     except (AdminError, OSError) as exc:
         raise ClusterUnreachable(f"reassignment refused: {exc}") from exc
 
 
-def reassignments_in_progress(bootstrap: str) -> int:
+def reassignments_in_progress(client: dict[str, str]) -> int:
     from dataplane.admin.client import AdminClient as DataplaneAdmin
 
-    with DataplaneAdmin(bootstrap, timeout=TIMEOUT_S) as admin:
+    with DataplaneAdmin(client["bootstrap.servers"], timeout=TIMEOUT_S) as admin:
         return len(admin.list_partition_reassignments())
 
 
@@ -358,7 +370,7 @@ class GroupsSnapshot:
 
 
 def consumer_groups_snapshot(
-    bootstrap: str, group_ids: list[str] | None = None, timeout: float = 8.0
+    client: dict[str, str], group_ids: list[str] | None = None, timeout: float = 8.0
 ) -> GroupsSnapshot:
     """Every consumer group (or the ones named) as an admin client sees it, within `timeout`
     seconds in all. Raises ClusterUnreachable when the groups cannot be listed or described at all;
@@ -369,7 +381,7 @@ def consumer_groups_snapshot(
     deadline = time.monotonic() + timeout
     admin = AdminClient(
         {
-            "bootstrap.servers": bootstrap,
+            **client,
             "socket.connection.setup.timeout.ms": max(1000, int(timeout * 500)),
             "socket.timeout.ms": max(1000, int(timeout * 1000)),
         }

@@ -9,16 +9,16 @@ from clusters.errors import InvalidInput, NotReady
 from clusters.models import Cluster, ClusterStatus
 
 
-def _bootstrap(cluster: Cluster) -> str:
+def _client(cluster: Cluster) -> dict[str, str]:
     if cluster.status != ClusterStatus.RUNNING:
         raise NotReady(
             f"The cluster is {cluster.status}; topics can be managed once it is running."
         )
-    return cluster.bootstrap_servers
+    return kafka.client_config(cluster)
 
 
 def topics_of(cluster: Cluster) -> list[kafka.TopicInfo]:
-    return kafka.topics_list(_bootstrap(cluster))
+    return kafka.topics_list(_client(cluster))
 
 
 def topic_get(cluster: Cluster, name: str) -> kafka.TopicInfo | None:
@@ -35,7 +35,7 @@ def topic_create(
     configs: dict[str, str],
 ) -> kafka.TopicInfo:
     require_write(actor)
-    bootstrap = _bootstrap(cluster)
+    client = _client(cluster)
     factor = replication_factor or min(cluster.default_replication_factor, cluster.broker_count)
     if factor > cluster.broker_count:
         raise InvalidInput(
@@ -44,7 +44,7 @@ def topic_create(
                 "replication_factor": [f"At most {cluster.broker_count} (the broker count)."]
             },
         )
-    kafka.topic_create(bootstrap, name, partitions, factor, configs)
+    kafka.topic_create(client, name, partitions, factor, configs)
     audit_record(
         actor=actor,
         action="topic.create",
@@ -64,9 +64,9 @@ def topic_update(
     *, actor: Actor, cluster: Cluster, name: str, configs: dict[str, str | None]
 ) -> None:
     require_write(actor)
-    bootstrap = _bootstrap(cluster)
+    client = _client(cluster)
     kafka.topic_alter_configs(
-        bootstrap,
+        client,
         name,
         {k: v for k, v in configs.items() if v is not None},
         [k for k, v in configs.items() if v is None],
@@ -82,7 +82,7 @@ def topic_update(
 
 def topic_delete(*, actor: Actor, cluster: Cluster, name: str) -> None:
     require_write(actor)
-    kafka.topic_delete(_bootstrap(cluster), name)
+    kafka.topic_delete(_client(cluster), name)
     audit_record(
         actor=actor,
         action="topic.delete",

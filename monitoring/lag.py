@@ -289,16 +289,16 @@ def collect_all() -> dict[str, Any]:
     others. A cluster another worker is collecting is skipped. Returns counts and the duration."""
     started = time.monotonic()
     clusters = [
-        (c, c.bootstrap_servers) for c in Cluster.objects.filter(status__in=COLLECTED_STATES)
+        (c, kafka.client_config(c)) for c in Cluster.objects.filter(status__in=COLLECTED_STATES)
     ]
-    clusters = [(c, bootstrap) for c, bootstrap in clusters if bootstrap]
+    clusters = [(c, settings) for c, settings in clusters if settings["bootstrap.servers"]]
     client = _redis()
     collected = failed = skipped = 0
     if clusters:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(clusters))) as pool:
             # Only the Kafka requests run in the pool; database writes stay on this thread.
             futures = {
-                pool.submit(_snapshot, client, c.pk, bootstrap): c for c, bootstrap in clusters
+                pool.submit(_snapshot, client, c.pk, settings): c for c, settings in clusters
             }
             for future in as_completed(futures):
                 cluster = futures[future]
@@ -326,12 +326,14 @@ def collect_all() -> dict[str, Any]:
     }
 
 
-def _snapshot(client: redis.Redis, cluster_id: Any, bootstrap: str) -> kafka.GroupsSnapshot | None:
+def _snapshot(
+    client: redis.Redis, cluster_id: Any, settings: dict[str, str]
+) -> kafka.GroupsSnapshot | None:
     """The cluster's groups, or None if another collection holds it (or it failed lately)."""
     # The lock outlives a snapshot (COLLECT_TIMEOUT_S) and the store after it.
     if not client.set(_key(cluster_id, "lock"), "1", nx=True, ex=int(COLLECT_TIMEOUT_S * 3)):
         return None
-    return kafka.consumer_groups_snapshot(bootstrap, None, COLLECT_TIMEOUT_S)
+    return kafka.consumer_groups_snapshot(settings, None, COLLECT_TIMEOUT_S)
 
 
 def _store(client: redis.Redis, cluster: Cluster, snapshot: kafka.GroupsSnapshot) -> None:
@@ -375,7 +377,7 @@ def group_detail(cluster: Cluster, group_id: str) -> dict[str, Any] | None:
     if cluster.status not in COLLECTED_STATES:
         raise NotReady(f"The cluster is {cluster.status}; its groups can be read once it runs.")
     snapshot = kafka.consumer_groups_snapshot(
-        cluster.bootstrap_servers, [group_id], DETAIL_TIMEOUT_S
+        kafka.client_config(cluster), [group_id], DETAIL_TIMEOUT_S
     )
     if not snapshot.groups:
         raise ClusterUnreachable("; ".join(snapshot.errors) or "the group was not read")

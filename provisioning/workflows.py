@@ -161,11 +161,11 @@ def configure_brokers(ctx: StepContext) -> None:
 
 
 def verify_cluster(ctx: StepContext) -> None:
-    from clusters.kafka import verify_round_trip
+    from clusters.kafka import client_config, verify_round_trip
 
     brokers = ctx.nodes(NodeRole.BROKER)
     verify_round_trip(
-        ctx.cluster.bootstrap_servers,
+        client_config(ctx.cluster),
         expected_brokers={n.index for n in brokers},
         replication_factor=min(3, len(brokers)),
         topic=f"__streamplane-verify-{uuid.uuid4().hex[:8]}",
@@ -216,7 +216,7 @@ def drain_brokers(ctx: StepContext) -> None:
     _spread_partitions(ctx, staying)
     held = [
         f"{p.topic}-{p.partition}"
-        for p in kafka.cluster_state(ctx.cluster.bootstrap_servers).partitions
+        for p in kafka.cluster_state(kafka.client_config(ctx.cluster)).partitions
         if leaving & set(p.replicas)
     ]
     if held:
@@ -241,30 +241,28 @@ def decommission_brokers(ctx: StepContext) -> None:
 def _spread_partitions(ctx: StepContext, brokers: list[int]) -> None:
     from clusters import kafka
 
-    bootstrap = ",".join(
-        f"{n.host}:{n.port}" for n in ctx.nodes(NodeRole.BROKER) if n.index in brokers
-    )
+    client = kafka.client_config(ctx.cluster, brokers=brokers)
     _wait(
-        lambda: set(brokers) <= kafka.cluster_state(bootstrap).brokers,
+        lambda: set(brokers) <= kafka.cluster_state(client).brokers,
         REGISTER_TIMEOUT_S,
         f"brokers {brokers} to register",
         ctx.log,
     )
-    targets = kafka.balanced_assignment(kafka.cluster_state(bootstrap), brokers)
+    targets = kafka.balanced_assignment(kafka.cluster_state(client), brokers)
     ctx.log(f"moving {len(targets)} partition(s) to spread them over brokers {brokers}")
     rate = ctx.plan.get("throttle_bytes_per_s", -1)
     throttled = sorted({n.index for n in ctx.nodes(NodeRole.BROKER)}) if rate > 0 else []
     for broker_id in throttled:
-        kafka.broker_alter_configs(bootstrap, broker_id, dict.fromkeys(THROTTLES, str(rate)), [])
+        kafka.broker_alter_configs(client, broker_id, dict.fromkeys(THROTTLES, str(rate)), [])
     if throttled:
         ctx.log(f"replication of moving partitions throttled to {rate} bytes/s per broker")
     try:
         if targets:
-            kafka.reassign(bootstrap, targets)
+            kafka.reassign(client, targets)
         _wait(
             lambda: (
-                kafka.reassignments_in_progress(bootstrap) == 0
-                and not kafka.cluster_state(bootstrap).under_replicated
+                kafka.reassignments_in_progress(client) == 0
+                and not kafka.cluster_state(client).under_replicated
             ),
             CATCH_UP_TIMEOUT_S,
             "the reassignment to complete",
@@ -273,10 +271,10 @@ def _spread_partitions(ctx: StepContext, brokers: list[int]) -> None:
     finally:
         # A throttle left behind would slow every later follower catch-up on these brokers.
         for broker_id in throttled:
-            kafka.broker_alter_configs(bootstrap, broker_id, {}, list(THROTTLES))
+            kafka.broker_alter_configs(client, broker_id, {}, list(THROTTLES))
         if throttled:
             ctx.log("replication throttle removed")
-    moved = kafka.restore_preferred_leaders(bootstrap)
+    moved = kafka.restore_preferred_leaders(client)
     ctx.log(f"reassignment complete; preferred leaders restored on {moved} partition(s)")
 
 
@@ -300,7 +298,7 @@ def scale_in_plan(
     from clusters import kafka
     from clusters.pricing import price_change
 
-    state = kafka.cluster_state(cluster.bootstrap_servers)
+    state = kafka.cluster_state(kafka.client_config(cluster))
     staying = sorted(state.brokers - {n.index for n in removed})
     too_wide = sorted({p.topic for p in state.partitions if len(p.replicas) > len(staying)})
     if too_wide:
@@ -330,7 +328,7 @@ def scale_out_plan(
     from clusters import kafka
     from clusters.pricing import price_change
 
-    state = kafka.cluster_state(cluster.bootstrap_servers)
+    state = kafka.cluster_state(kafka.client_config(cluster))
     brokers = sorted(state.brokers | {n.index for n in new_nodes})
     moves = kafka.balanced_assignment(state, brokers)
     steps: list[tuple[Step, Node | None]] = [
@@ -435,8 +433,8 @@ def roll_broker(ctx: StepContext) -> None:
 
     node = ctx.node
     assert node is not None
-    bootstrap = ctx.cluster.bootstrap_servers
-    state = kafka.cluster_state(bootstrap)
+    client = kafka.client_config(ctx.cluster)
+    state = kafka.cluster_state(client)
     if node.index in state.brokers:
         check_may_go_down(state, node.index)
         ctx.log(f"broker {node.index} may go down: every partition keeps min.insync.replicas")
@@ -456,7 +454,7 @@ def roll_broker(ctx: StepContext) -> None:
         ctx.log(f"{node.name}: dataplane {target_version} from now on")
     run_playbook("brokers.yml", inventory(ctx), ctx.log, limit=node.name)
     _wait(
-        lambda: node.index in kafka.cluster_state(bootstrap).brokers,
+        lambda: node.index in kafka.cluster_state(client).brokers,
         REGISTER_TIMEOUT_S,
         f"broker {node.index} to register",
         ctx.log,
@@ -471,13 +469,13 @@ def roll_broker(ctx: StepContext) -> None:
         )
         ctx.log(f"broker {node.index} reports version {target_version}")
     _wait(
-        lambda: not kafka.cluster_state(bootstrap).under_replicated,
+        lambda: not kafka.cluster_state(client).under_replicated,
         CATCH_UP_TIMEOUT_S,
         "under-replicated partitions to reach zero",
         ctx.log,
     )
     ctx.log("no under-replicated partitions")
-    moved = kafka.restore_preferred_leaders(bootstrap)
+    moved = kafka.restore_preferred_leaders(client)
     ctx.log(f"preferred leader election for {moved} partition(s)")
 
 
@@ -522,7 +520,7 @@ def roll_plan(
     from clusters.pricing import price_change
 
     brokers = list(cluster.brokers)
-    controller = kafka.cluster_state(cluster.bootstrap_servers).controller
+    controller = kafka.cluster_state(kafka.client_config(cluster)).controller
     brokers.sort(key=lambda n: (n.index == controller, n.index))
     steps: list[tuple[Step, Node | None]] = [(STEP_TABLE[step_name], node) for node in brokers]
     plan: dict[str, Any] = {
@@ -566,7 +564,7 @@ def expand_broker_storage(ctx: StepContext) -> None:
     if "data_device" in ctx.provider.inventory_host_vars(node):
         run_playbook("grow_storage.yml", inventory(ctx), ctx.log, limit=node.name)
     kafka.broker_alter_configs(
-        ctx.cluster.bootstrap_servers, node.index, {QUOTA_CONFIG: str(target * GIB)}, []
+        kafka.client_config(ctx.cluster), node.index, {QUOTA_CONFIG: str(target * GIB)}, []
     )
     ctx.log(f"broker {node.index}: log directories may hold {target} GiB")
 

@@ -37,7 +37,7 @@ class ThrottleWatcher(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(0.2):
             with contextlib.suppress(Exception):  # brokers come and go during the operation
-                configs = broker_configs(self.bootstrap, 0)
+                configs = broker_configs({"bootstrap.servers": self.bootstrap}, 0)
                 self.seen.add(configs["follower.replication.throttled.rate"])
 
 
@@ -91,7 +91,12 @@ def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
     assert "replication throttle removed" in rebalance["log"]
     throttle.join()
     assert str(MIB) in throttle.seen, throttle.seen
-    assert broker_configs(servers.bootstrap, 0)["follower.replication.throttled.rate"] == "-1"
+    assert (
+        broker_configs({"bootstrap.servers": servers.bootstrap}, 0)[
+            "follower.replication.throttled.rate"
+        ]
+        == "-1"
+    )
 
     cluster = api.get(f"/clusters/{cluster_id}/").json()
     assert cluster["broker_count"] == 5 and cluster["status"] == "running"

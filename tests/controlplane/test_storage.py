@@ -43,7 +43,7 @@ def test_expanding_storage_unblocks_a_full_broker(platform: Platform, tenant: di
     (broker_pid,) = broker_processes(platform.nodes_root / cluster_id)
 
     # The disk is full: a quota below what the log directories already hold.
-    broker_alter_configs(bootstrap, 0, {"log.dirs.quota.bytes": "1"}, [])
+    broker_alter_configs({"bootstrap.servers": bootstrap}, 0, {"log.dirs.quota.bytes": "1"}, [])
     delivered, failed = [], []
 
     def on_delivery(error, message) -> None:
