@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "provisioning",
     "monitoring",
     "alerts",
+    "access",
 ]
 
 MIDDLEWARE = [

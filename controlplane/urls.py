@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path("api/v1/", include("access.api.urls")),
     path(
         "api/v1/clusters/<uuid:cluster_id>/prometheus",
         ClusterPrometheus.as_view(),
@@ -29,5 +30,6 @@ urlpatterns = [
     path("metrics", controlplane_metrics, name="controlplane-metrics"),
     path("", include("monitoring.console.urls")),
     path("", include("alerts.console.urls")),
+    path("", include("access.console.urls")),
     path("", include("clusters.console.urls")),
 ]

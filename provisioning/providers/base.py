@@ -38,6 +38,10 @@ class Provider(Protocol):
     def expand_storage(self, node: Node, storage_gib: int, log: Log) -> None:
         """Grow the node's data volume to `storage_gib` while it runs. Idempotent."""
 
+    def update_firewall(self, cluster: Cluster, log: Log) -> None:
+        """Let exactly the networks in `cluster.allowed_cidrs` reach the cluster's client listener;
+        the control plane's own access stays. Idempotent."""
+
     def describe(self, node: Node) -> NodeObservation: ...
 
     def inventory_host_vars(self, node: Node) -> dict[str, Any]:

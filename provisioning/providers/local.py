@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from access.kafka import allowed_cidrs_apply
 from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus
 from clusters.models import Provider as ProviderRow
 from provisioning.providers.base import Log, NodeObservation
@@ -128,6 +129,13 @@ class LocalProvider:
     def expand_storage(self, node: Node, storage_gib: int, log: Log) -> None:
         # A local node's disk is a quota the broker enforces; the workflow raises it.
         log(f"{node.name}: log directory quota becomes {storage_gib} GiB")
+
+    def update_firewall(self, cluster: Cluster, log: Log) -> None:
+        # Loopback addresses have no network firewall in front of them: the brokers enforce the
+        # allow-list themselves, on every listener but the inter-broker one.
+        allowed_cidrs_apply(cluster, list(cluster.allowed_cidrs))
+        allowed = ", ".join(cluster.allowed_cidrs) or "any address"
+        log(f"client listeners of {cluster.name} accept {allowed}")
 
     def describe(self, node: Node) -> NodeObservation:
         directory = Path(node.provider_ref) if node.provider_ref else self.node_dir(node)
