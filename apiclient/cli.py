@@ -24,6 +24,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from apiclient.access import add_access_commands
 from apiclient.client import Api, ApiError
 
 
@@ -244,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     cancel = operations.add_parser("cancel", help="stop a roll before its next step")
     cancel.add_argument("operation_id")
     cancel.set_defaults(run=cmd_cancel)
+
+    add_access_commands(groups)
 
     args = parser.parse_args(argv)
     if not args.token:
