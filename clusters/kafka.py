@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from confluent_kafka import (
     Consumer,
@@ -24,9 +23,7 @@ from confluent_kafka.admin import (
 )
 
 from clusters.errors import ClusterUnreachable, Conflict, InvalidInput
-
-if TYPE_CHECKING:
-    from clusters.models import Cluster
+from clusters.models import INTERNAL_LISTENER_PORT, Cluster
 
 TIMEOUT_S = 15.0
 
@@ -44,7 +41,18 @@ def client_config(cluster: Cluster, *, brokers: Collection[int] | None = None) -
     authenticate. Every control-plane Kafka client starts from these. `brokers` limits the
     bootstrap servers to those broker ids (e.g. the ones staying in a scale-in)."""
     nodes = [n for n in cluster.brokers if n.host and (brokers is None or n.index in brokers)]
-    return {"bootstrap.servers": ",".join(f"{n.host}:{n.port}" for n in nodes)}
+    if not cluster.is_secured:
+        return {"bootstrap.servers": ",".join(f"{n.host}:{n.port}" for n in nodes)}
+    # The INTERNAL listener with mutual TLS: the client certificate (CN=controlplane) makes the
+    # control plane a super user, and the client listener's firewall never applies to it.
+    ca = cluster.ca
+    return {
+        "bootstrap.servers": ",".join(f"{n.host}:{INTERNAL_LISTENER_PORT}" for n in nodes),
+        "security.protocol": "SSL",
+        "ssl.ca.pem": ca.certificate_pem,
+        "ssl.certificate.pem": ca.client_certificate_pem,
+        "ssl.key.pem": ca.client_key_pem(),
+    }
 
 
 def _admin(client: dict[str, str]) -> AdminClient:

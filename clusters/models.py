@@ -160,6 +160,18 @@ class ClusterStatus(models.TextChoices):
     DELETED = "deleted"
 
 
+class SecurityProtocol(models.TextChoices):
+    # Clients authenticate with SCRAM over TLS; brokers and the control plane use mutual TLS on a
+    # listener of their own, and ACLs decide who may do what.
+    SASL_SSL = "SASL_SSL", "SASL_SSL (TLS, SCRAM users and ACLs)"
+    # One listener, no encryption, no authentication, no authorization.
+    PLAINTEXT = "PLAINTEXT", "PLAINTEXT (no TLS, no authentication)"
+
+
+# The listener of brokers and the control plane on SASL_SSL clusters (mutual TLS).
+INTERNAL_LISTENER_PORT = 9093
+
+
 class Cluster(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(
@@ -184,6 +196,9 @@ class Cluster(models.Model):
     # Resources the provider made for the whole cluster (e.g. VPC, subnet, security group ids).
     provider_data = models.JSONField(default=dict, blank=True)
     delete_protection = models.BooleanField(default=False)
+    security_protocol = models.CharField(
+        max_length=16, choices=SecurityProtocol.choices, default=SecurityProtocol.SASL_SSL
+    )
     status = models.CharField(
         max_length=12, choices=ClusterStatus.choices, default=ClusterStatus.CREATING
     )
@@ -216,6 +231,43 @@ class Cluster(models.Model):
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(f"{n.host}:{n.port}" for n in self.brokers if n.host)
+
+    @property
+    def is_secured(self) -> bool:
+        return self.security_protocol == SecurityProtocol.SASL_SSL
+
+
+class ClusterCA(models.Model):
+    """A cluster's own certificate authority and the control plane's client certificate (subject
+    CN=controlplane, a super user of the cluster) it signed. Both keys are stored encrypted."""
+
+    cluster = models.OneToOneField(
+        Cluster, on_delete=models.CASCADE, primary_key=True, related_name="ca"
+    )
+    certificate_pem = models.TextField()
+    key_encrypted = models.TextField(editable=False)
+    client_certificate_pem = models.TextField()
+    client_key_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"CA of {self.cluster}"
+
+    def set_keys(self, *, key_pem: str, client_key_pem: str) -> None:
+        from clusters.secrets import encrypt_json
+
+        self.key_encrypted = encrypt_json(key_pem, purpose="cluster-ca-key")
+        self.client_key_encrypted = encrypt_json(client_key_pem, purpose="cluster-client-key")
+
+    def key_pem(self) -> str:
+        from clusters.secrets import decrypt_json
+
+        return decrypt_json(self.key_encrypted, purpose="cluster-ca-key")
+
+    def client_key_pem(self) -> str:
+        from clusters.secrets import decrypt_json
+
+        return decrypt_json(self.client_key_encrypted, purpose="cluster-client-key")
 
 
 class NodeRole(models.TextChoices):
@@ -253,6 +305,9 @@ class Node(models.Model):
     # Provider resources of this node beyond provider_ref (e.g. its data volume id).
     provider_data = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    # A broker's TLS certificate from its cluster's CA (SASL_SSL clusters), its key encrypted.
+    certificate_pem = models.TextField(blank=True)
+    key_encrypted = models.TextField(blank=True, editable=False)
     report_token_digest = models.CharField(max_length=64, blank=True)
     last_report_at = models.DateTimeField(null=True, blank=True)
     health = models.JSONField(default=dict, blank=True)  # the latest report
@@ -273,6 +328,16 @@ class Node(models.Model):
     @property
     def name(self) -> str:
         return f"{self.cluster.name}-{'b' if self.role == NodeRole.BROKER else 'zk'}{self.index}"
+
+    def set_key(self, key_pem: str) -> None:
+        from clusters.secrets import encrypt_json
+
+        self.key_encrypted = encrypt_json(key_pem, purpose="node-tls-key")
+
+    def key_pem(self) -> str:
+        from clusters.secrets import decrypt_json
+
+        return decrypt_json(self.key_encrypted, purpose="node-tls-key")
 
     def __str__(self) -> str:
         return self.name

@@ -11,6 +11,7 @@ from clusters.models import (
     ApiToken,
     AuditEvent,
     Cluster,
+    ClusterCA,
     ClusterStatus,
     DataplaneVersion,
     Node,
@@ -36,6 +37,14 @@ def cluster_get(organisation: Organisation, cluster_id: uuid.UUID | str) -> Clus
         return clusters_visible(organisation, include_deleted=True).get(pk=cluster_id)
     except (Cluster.DoesNotExist, ValueError, TypeError):
         raise Http404("No such cluster.") from None
+
+
+def cluster_ca_certificate(cluster: Cluster) -> str | None:
+    """The cluster's CA certificate (PEM), or None for a cluster without TLS."""
+    try:
+        return cluster.ca.certificate_pem
+    except ClusterCA.DoesNotExist:
+        return None
 
 
 def cluster_nodes(cluster: Cluster) -> QuerySet[Node]:

@@ -10,12 +10,14 @@ from django.db import IntegrityError, transaction
 from packaging.version import Version
 
 from alerts.services import ensure_default_rules
+from clusters import pki
 from clusters.actors import Actor, require_write
 from clusters.audit import audit_record
 from clusters.errors import Conflict, InvalidInput, NotReady
 from clusters.models import (
     NAME_VALIDATOR,
     Cluster,
+    ClusterCA,
     ClusterStatus,
     DataplaneVersion,
     Node,
@@ -23,6 +25,7 @@ from clusters.models import (
     NodeSize,
     Provider,
     Region,
+    SecurityProtocol,
 )
 from monitoring.events import publish_cluster_changed
 from provisioning.models import Operation, OperationKind
@@ -61,8 +64,10 @@ def cluster_create(
     dataplane_version: str | None = None,
     storage_gib: int | None = None,
     allowed_cidrs: list[str] | None = None,
+    security_protocol: str = SecurityProtocol.SASL_SSL,
 ) -> tuple[Cluster, Operation]:
-    """Record a new cluster with its nodes and start the operation that builds it."""
+    """Record a new cluster with its nodes and start the operation that builds it. A SASL_SSL
+    cluster gets its own certificate authority and the control plane's client certificate."""
     require_write(actor)
     errors: dict[str, list[str]] = {}
 
@@ -93,6 +98,10 @@ def cluster_create(
         networks = normalise_cidrs(allowed_cidrs or [])
     except ValueError as exc:
         errors["allowed_cidrs"] = [str(exc)]
+    if security_protocol not in SecurityProtocol.values:
+        errors["security_protocol"] = [
+            f"Use one of {', '.join(SecurityProtocol.values)}, not {security_protocol!r}."
+        ]
     if not 1 <= broker_count <= 12:
         errors["broker_count"] = ["A cluster has 1 to 12 brokers."]
     if zookeeper_count not in (1, 3):
@@ -134,8 +143,11 @@ def cluster_create(
                 storage_gib=storage_gib or size_obj.disk_gib,
                 allowed_cidrs=networks,
                 delete_protection=delete_protection,
+                security_protocol=security_protocol,
                 created_by=actor.label,
             )
+            if cluster.is_secured:
+                _create_cluster_ca(cluster)
             Node.objects.bulk_create(
                 [
                     Node(cluster=cluster, role=NodeRole.ZOOKEEPER, index=i)
@@ -160,6 +172,7 @@ def cluster_create(
                     "node_size": node_size,
                     "broker_count": broker_count,
                     "zookeeper_count": zookeeper_count,
+                    "security_protocol": security_protocol,
                 },
             )
     except IntegrityError:
@@ -169,6 +182,19 @@ def cluster_create(
             field_errors={"name": [f"A cluster named {name!r} already exists."]},
         ) from None
     return cluster, operation
+
+
+def _create_cluster_ca(cluster: Cluster) -> ClusterCA:
+    ca = pki.create_ca(f"{cluster.name} CA {cluster.pk}")
+    client = pki.issue_client_certificate(ca)
+    row = ClusterCA(
+        cluster=cluster,
+        certificate_pem=ca.certificate_pem,
+        client_certificate_pem=client.certificate_pem,
+    )
+    row.set_keys(key_pem=ca.key_pem, client_key_pem=client.key_pem)
+    row.save()
+    return row
 
 
 def cluster_update(*, actor: Actor, cluster: Cluster, delete_protection: bool) -> Cluster:

@@ -17,7 +17,15 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from clusters.models import Cluster, DataplaneVersion, Node, NodeRole, NodeSize, NodeStatus
+from clusters.models import (
+    INTERNAL_LISTENER_PORT,
+    Cluster,
+    DataplaneVersion,
+    Node,
+    NodeRole,
+    NodeSize,
+    NodeStatus,
+)
 from provisioning.providers import get_provider
 from provisioning.providers.base import Provider
 
@@ -80,6 +88,27 @@ def size_limits(size: NodeSize) -> dict[str, Any]:
     }
 
 
+def broker_tls_host_vars(node: Node) -> dict[str, str]:
+    """A SASL_SSL cluster's broker's TLS material: its keystore (certificate chain and key) and the
+    cluster's CA certificate. The certificate is issued once per host and kept, so re-runs write
+    the same files and do not restart the broker."""
+    from clusters import pki
+
+    ca = node.cluster.ca
+    if not node.certificate_pem or node.host not in pki.certificate_hosts(node.certificate_pem):
+        issued = pki.issue_broker_certificate(
+            pki.KeyPair(ca.certificate_pem, ca.key_pem()), host=node.host, name=node.name
+        )
+        node.certificate_pem = issued.certificate_pem
+        node.set_key(issued.key_pem)
+        node.save(update_fields=["certificate_pem", "key_encrypted"])
+    leaf = pki.KeyPair(node.certificate_pem, node.key_pem())
+    return {
+        "tls_keystore_pem": pki.keystore_pem(leaf, ca.certificate_pem),
+        "tls_ca_pem": ca.certificate_pem,
+    }
+
+
 def inventory(ctx: StepContext) -> dict[str, Any]:
     cluster = ctx.cluster
     provider = ctx.provider
@@ -100,6 +129,8 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
                     dataplane_package=node.version.package,
                     log_dirs_quota_bytes=cluster.storage_gib * GIB,
                 )
+                if cluster.is_secured:
+                    host_vars.update(broker_tls_host_vars(node))
             result[node.name] = host_vars
         return result
 
@@ -110,6 +141,8 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
         "all": {
             "vars": {
                 "broker_port": settings.LOCAL_BROKER_PORT,
+                "internal_port": INTERNAL_LISTENER_PORT,
+                "security_protocol": cluster.security_protocol,
                 "metrics_port": settings.BROKER_METRICS_PORT,
                 "zookeeper_port": settings.LOCAL_ZOOKEEPER_PORT,
                 "zookeeper_connect": zookeeper_connect,

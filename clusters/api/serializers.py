@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clusters.models import ApiToken, AuditEvent, Cluster, Node, NodeSize
+from clusters.models import ApiToken, AuditEvent, Cluster, Node, NodeSize, SecurityProtocol
 from provisioning.models import Operation, OperationStep
 
 TOPIC_NAME = r"^[a-zA-Z0-9._-]{1,249}$"
@@ -72,6 +72,7 @@ class ClusterSerializer(serializers.ModelSerializer):
             "storage_gib",
             "allowed_cidrs",
             "delete_protection",
+            "security_protocol",
             "bootstrap_servers",
             "created_by",
             "created_at",
@@ -100,6 +101,33 @@ class ClusterCreateSerializer(serializers.Serializer):
         max_length=50,
         required=False,
         help_text="Networks that may reach the client port (enforced by the provider).",
+    )
+    security_protocol = serializers.ChoiceField(
+        choices=SecurityProtocol.choices,
+        default=SecurityProtocol.SASL_SSL,
+        help_text="SASL_SSL: clients use TLS and SCRAM users, ACLs decide what they may do. "
+        "PLAINTEXT: no TLS, no authentication.",
+    )
+
+
+class ConnectionSnippetsSerializer(serializers.Serializer):
+    confluent_kafka = serializers.CharField(help_text="Python, confluent-kafka.")
+    kafka_python = serializers.CharField(help_text="Python, kafka-python.")
+    kcat = serializers.CharField(help_text="kcat, listing the cluster's metadata.")
+
+
+class ClusterConnectionSerializer(serializers.Serializer):
+    bootstrap_servers = serializers.CharField(help_text="Empty until the cluster runs.")
+    security_protocol = serializers.ChoiceField(choices=SecurityProtocol.choices)
+    sasl_mechanisms = serializers.ListField(
+        child=serializers.CharField(), help_text="Any one of these; empty without SASL."
+    )
+    ca_required = serializers.BooleanField(
+        help_text="Whether clients must trust the cluster's CA certificate (see ca_certificate_url)."
+    )
+    ca_certificate_url = serializers.CharField(allow_null=True)
+    snippets = ConnectionSnippetsSerializer(
+        help_text="Ready-to-paste client code; <username> and <password> stand for a Kafka user."
     )
 
 

@@ -7,6 +7,16 @@ urlpatterns = [
     path("clusters/", views.ClusterList.as_view(), name="api-clusters"),
     path("clusters/<uuid:cluster_id>/", views.ClusterDetail.as_view(), name="api-cluster"),
     path(
+        "clusters/<uuid:cluster_id>/connection/",
+        views.ClusterConnection.as_view(),
+        name="api-cluster-connection",
+    ),
+    path(
+        "clusters/<uuid:cluster_id>/ca.pem",
+        views.ClusterCACertificate.as_view(),
+        name="api-cluster-ca",
+    ),
+    path(
         "clusters/<uuid:cluster_id>/scale/",
         views.ClusterScale.as_view(),
         name="api-cluster-scale",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -14,6 +16,7 @@ from rest_framework.views import APIView
 from clusters import selectors, services, tokens, topics
 from clusters.api.serializers import (
     AuditEventSerializer,
+    ClusterConnectionSerializer,
     ClusterCreateSerializer,
     ClusterDeleteSerializer,
     ClusterSerializer,
@@ -26,6 +29,7 @@ from clusters.api.serializers import (
     TopicSerializer,
     TopicUpdateSerializer,
 )
+from clusters.connection import connection_info
 from clusters.errors import InvalidInput
 from clusters.idempotency import HEADER, with_idempotency
 from clusters.permissions import actor_for
@@ -137,6 +141,39 @@ class ClusterDetail(APIView):
             actor=actor_for(request), cluster=cluster, confirm_name=str(confirm)
         )
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ClusterConnection(APIView):
+    @extend_schema(responses=ClusterConnectionSerializer)
+    def get(self, request: Request, cluster_id) -> Response:
+        """How client applications connect: bootstrap servers, security settings, snippets."""
+        cluster = selectors.cluster_get(actor_for(request).organisation, cluster_id)
+        info = connection_info(cluster)
+        ca_url = (
+            request.build_absolute_uri(reverse("api-cluster-ca", args=[cluster.pk]))
+            if info.ca_required
+            else None
+        )
+        data = {**info.__dict__, "ca_certificate_url": ca_url}
+        return Response(ClusterConnectionSerializer(data).data)
+
+
+class ClusterCACertificate(APIView):
+    @extend_schema(
+        operation_id="v1_clusters_ca_certificate_retrieve",
+        responses={(200, "application/x-pem-file"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, cluster_id) -> HttpResponse:
+        """The cluster's CA certificate (PEM), for clients to verify the brokers."""
+        cluster = selectors.cluster_get(actor_for(request).organisation, cluster_id)
+        certificate = selectors.cluster_ca_certificate(cluster)
+        if certificate is None:
+            raise Http404("This cluster does not use TLS; it has no CA certificate.")
+        return HttpResponse(
+            certificate,
+            content_type="application/x-pem-file",
+            headers={"Content-Disposition": f'attachment; filename="{cluster.name}-ca.pem"'},
+        )
 
 
 class ChangeRequestSerializer(serializers.Serializer):

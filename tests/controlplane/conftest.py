@@ -35,6 +35,8 @@ def tenant(platform: Platform) -> dict[str, str]:
 
 
 def cluster_payload(name: str, brokers: int = 1, **extra: object) -> dict[str, object]:
+    """A small local cluster. PLAINTEXT unless `extra` says otherwise: tests that are not about
+    security drive plain Kafka clients against it."""
     return {
         "name": name,
         "provider": "local",
@@ -43,6 +45,7 @@ def cluster_payload(name: str, brokers: int = 1, **extra: object) -> dict[str, o
         "broker_count": brokers,
         "zookeeper_count": 1,
         "default_replication_factor": min(3, brokers),
+        "security_protocol": "PLAINTEXT",
         **extra,
     }
 
