@@ -6,5 +6,8 @@ class ClustersConfig(AppConfig):
     verbose_name = "Tenants and clusters"
 
     def ready(self) -> None:
-        from clusters import sign_in  # noqa: F401 - counts failed sign-ins
+        from clusters import (
+            audit,  # noqa: F401 - records membership changes
+            sign_in,  # noqa: F401 - counts failed sign-ins
+        )
         from clusters.api import schema  # noqa: F401 - registers the token scheme with the schema

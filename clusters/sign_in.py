@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from clusters.audit import audit_sign_in_locked
+
 log = logging.getLogger(__name__)
 
 WINDOW_S = 15 * 60  # failures count for this long, and a lock-out lasts as long
@@ -40,12 +42,18 @@ def is_locked(username: str, address: str) -> bool:
 
 
 def record_failure(username: str, address: str) -> None:
-    for key in (_key("user", username), _key("address", address)):
+    limits = {
+        _key("user", username): MAX_FAILURES_PER_USERNAME,
+        _key("address", address): MAX_FAILURES_PER_ADDRESS,
+    }
+    locked_now = False
+    for key, limit in limits.items():
         # add() starts the window once; incr() keeps its expiry.
         cache.add(key, 0, WINDOW_S)
-        failures = cache.incr(key)
-    if failures in (MAX_FAILURES_PER_USERNAME, MAX_FAILURES_PER_ADDRESS):
+        locked_now |= cache.incr(key) == limit
+    if locked_now:
         log.warning("sign-in locked after repeated failures", extra={"address": address})
+        audit_sign_in_locked(username=username, address=address)
 
 
 def clear_failures(username: str) -> None:

@@ -6,8 +6,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from clusters.actors import Actor
+from clusters.audit import acting
 from clusters.models import ApiToken, Membership, Organisation, Role
 from clusters.tokens import _create as create_token
+
+COMMAND_LINE_ACTOR = "command-line"
 
 
 @transaction.atomic
@@ -20,7 +23,8 @@ def organisation_bootstrap(
     token_name: str | None = None,
     read_only_token: bool = False,
 ) -> tuple[Membership, ApiToken | None, str | None]:
-    """Create (or reuse) an organisation and a member, and optionally an API token for scripting."""
+    """Create (or reuse) an organisation and a member, and optionally an API token for scripting.
+    The membership change is audited as made from the command line."""
     org, _ = Organisation.objects.get_or_create(name=organisation)
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username)
@@ -30,9 +34,10 @@ def organisation_bootstrap(
     elif created:
         user.set_unusable_password()
         user.save()
-    membership, _ = Membership.objects.update_or_create(
-        user=user, defaults={"organisation": org, "role": role}
-    )
+    with acting(COMMAND_LINE_ACTOR):
+        membership, _ = Membership.objects.update_or_create(
+            user=user, defaults={"organisation": org, "role": role}
+        )
     if membership.organisation_id != org.id:
         raise ValueError(f"{username} already belongs to {membership.organisation}")
     token = secret = None

@@ -21,7 +21,8 @@ from provisioning.services import operation_cancel, operation_retry
 
 
 def member_view(view):
-    """Signed in and a member of an organisation; the view gets the acting member."""
+    """Signed in and a member of an organisation; the view gets the acting member. A viewer's
+    request to change anything (any method but GET and HEAD) is refused here, for every view."""
 
     @login_required
     @wraps(view)
@@ -33,8 +34,11 @@ def member_view(view):
         )
         if membership is None:
             return HttpResponseForbidden("You are not a member of any organisation.")
+        actor = Actor.for_member(membership)
+        if request.method not in ("GET", "HEAD") and not actor.can_write:
+            return HttpResponseForbidden(f"{actor.label} has read-only access")
         try:
-            return view(request, Actor.for_member(membership), *args, **kwargs)
+            return view(request, actor, *args, **kwargs)
         except PermissionDenied as exc:
             return HttpResponseForbidden(str(exc))
 

@@ -1,0 +1,477 @@
+"""Access control over every route, found by walking the URL resolver and the websocket router, so a
+route added later is covered without touching this file:
+
+- a member of another organisation gets 404 from every API and console route that names an object
+  (by token and by session, for every method the route serves), and every websocket subscription
+  naming an object is refused;
+- read-only tokens and viewers change nothing anywhere: every unsafe method of every API route
+  answers 403, and so does every console form post;
+- expired and revoked tokens are refused.
+
+Runs in this process on a migrated PostgreSQL database of its own (`django_db`), with Django's
+test client (CSRF not enforced, so a refusal is about access alone) and Channels' communicator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+# A route parameter in Django's and Channels' path syntax: <converter:name> or <name>.
+PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+UNSAFE_METHODS = ("post", "put", "patch", "delete")
+# Django's admin is for staff only and checks that itself (non-staff are sent to its own login).
+EXCLUDED_PREFIXES = ("admin/",)
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. "api/v1/clusters/<uuid:cluster_id>/"
+    callback: Callable
+
+    @property
+    def parameters(self) -> list[str]:
+        return [m.group("name") for m in PARAMETER.finditer(self.template)]
+
+    @property
+    def is_api(self) -> bool:
+        return self.template.startswith("api/")
+
+    @property
+    def view_class(self) -> type | None:
+        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
+
+    def methods(self) -> list[str]:
+        """The methods the view serves (GET and POST for a function view)."""
+        view_class = self.view_class
+        if view_class is None:
+            return ["get", "post"]
+        return [
+            m
+            for m in view_class.http_method_names
+            if m not in ("options", "head", "trace") and hasattr(view_class, m)
+        ]
+
+    def member_checked(self) -> bool:
+        """Whether the route admits organisation members (rather than, say, a node credential)."""
+        from clusters.permissions import OrganisationMember
+
+        view_class = self.view_class
+        if view_class is None or not hasattr(view_class, "permission_classes"):
+            return True
+        return any(issubclass(p, OrganisationMember) for p in view_class.permission_classes)
+
+    def url(self, values: dict[str, str]) -> str:
+        """The route's path with `values` for its parameters. Any parameter without a value gets a
+        placeholder of its converter's kind: the route is still checked through the parameters it
+        has real objects for (its cluster, say), which must be at least one."""
+        if self.parameters and not set(self.parameters) & set(values):
+            pytest.fail(
+                f"/{self.template} names no object this test has: add an object of the first "
+                "organisation for one of its parameters to `objects_of_a`"
+            )
+
+        def value(match: re.Match) -> str:
+            name = match.group("name")
+            if name in values:
+                return str(values[name])
+            return PLACEHOLDERS.get(match.group("converter") or "str", "unknown")
+
+        return "/" + PARAMETER.sub(value, self.template)
+
+
+# Values for parameters that name no object of this test, by converter.
+PLACEHOLDERS = {"uuid": "00000000-0000-4000-8000-000000000000", "int": "1", "path": "un/known"}
+
+
+def http_routes() -> list[Route]:
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix: str) -> Iterator[Route]:
+        for pattern in patterns:
+            template = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, template)
+            elif isinstance(pattern, URLPattern):
+                yield Route(template, pattern.callback)
+
+    return [
+        route
+        for route in walk(get_resolver().url_patterns, "")
+        if not route.template.startswith(EXCLUDED_PREFIXES)
+    ]
+
+
+def websocket_routes() -> list[Route]:
+    """The routes of the websocket router the ASGI application serves, under its middleware."""
+    from channels.routing import URLRouter
+
+    from controlplane.asgi import application
+
+    app = application.application_mapping["websocket"]
+    while not isinstance(app, URLRouter):
+        app = getattr(app, "inner", None) or app.application
+
+    def walk(router: URLRouter, prefix: str) -> Iterator[Route]:
+        for route in router.routes:
+            template = prefix + str(route.pattern)
+            if isinstance(route.callback, URLRouter):
+                yield from walk(route.callback, template)
+            else:
+                yield Route(template, route.callback)
+
+    return list(walk(app, ""))
+
+
+# --- the two organisations ------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    user: Any
+    token: str
+    read_only_token: str
+
+
+def new_member(organisation: str, role: str) -> Member:
+    from clusters.actors import Actor
+    from clusters.tenancy import organisation_bootstrap
+    from clusters.tokens import _create
+
+    membership, _token, secret = organisation_bootstrap(
+        organisation=organisation,
+        username=f"{role}-{uuid.uuid4().hex[:8]}",
+        password=None,
+        role=role,
+        token_name="rw",
+    )
+    _token, read_only = _create(
+        organisation=membership.organisation,
+        actor=Actor.for_member(membership),
+        name="ro",
+        read_only=True,
+        expires_at=None,
+    )
+    return Member(user=membership.user, token=secret, read_only_token=read_only)
+
+
+@pytest.fixture(scope="module")
+def org_a(django_db: str) -> Member:
+    return new_member(f"access-a-{uuid.uuid4().hex[:8]}", "owner")
+
+
+@pytest.fixture(scope="module")
+def org_a_viewer(org_a: Member) -> Member:
+    return new_member(org_a.user.membership.organisation.name, "viewer")
+
+
+@pytest.fixture(scope="module")
+def org_b(django_db: str) -> Member:
+    return new_member(f"access-b-{uuid.uuid4().hex[:8]}", "owner")
+
+
+@pytest.fixture(scope="module")
+def objects_of_a(org_a: Member) -> dict[str, str]:
+    """One object of organisation A for every kind of route parameter. The cluster is still being
+    created, so routes that would talk to its brokers answer at once that it is not ready."""
+    from django.utils import timezone
+
+    from alerts.models import AlertRule, NotificationChannel, Silence
+    from clusters.models import (
+        ApiToken,
+        Cluster,
+        DataplaneVersion,
+        Node,
+        NodeRole,
+        NodeSize,
+        Provider,
+        Region,
+    )
+    from provisioning.models import Operation
+
+    organisation = org_a.user.membership.organisation
+    local = Provider.objects.get(slug="local")
+    cluster = Cluster.objects.create(
+        organisation=organisation,
+        name="guarded",
+        provider=local,
+        region=Region.objects.get(provider=local, slug="local"),
+        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
+        dataplane_version=DataplaneVersion.objects.get(is_default=True),
+        broker_count=1,
+        zookeeper_count=1,
+        default_replication_factor=1,
+        storage_gib=10,
+        status="creating",
+        created_by="test",
+    )
+    node = Node.objects.create(
+        cluster=cluster, role=NodeRole.BROKER, index=0, host="127.0.9.1", port=9092
+    )
+    operation = Operation.objects.create(
+        cluster=cluster, kind="create", state="failed", requested_by="test"
+    )
+    rule = AlertRule.objects.create(cluster=cluster, kind="broker_down")
+    now = timezone.now()
+    silence = Silence.objects.create(
+        cluster=cluster,
+        kind="broker_down",
+        starts_at=now,
+        ends_at=now + timedelta(hours=1),
+        created_by="test",
+    )
+    channel = NotificationChannel.objects.create(
+        organisation=organisation,
+        cluster=cluster,
+        name="ops",
+        kind="email",
+        email_to=["ops@example.com"],
+        created_by="test",
+    )
+    return {
+        "cluster_id": str(cluster.pk),
+        "node_id": str(node.pk),
+        "operation_id": str(operation.pk),
+        "token_id": str(ApiToken.objects.filter(organisation=organisation).first().pk),
+        "rule_id": str(rule.pk),
+        "silence_id": str(silence.pk),
+        "channel_id": str(channel.pk),
+        "name": "orders",  # a topic
+        "group": "billing",  # a consumer group
+    }
+
+
+def client(member: Member | None = None, *, token: str | None = None, session: bool = False):
+    from django.test import Client
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    browser = Client(HTTP_HOST="127.0.0.1", **headers)
+    if session:
+        browser.force_login(member.user)
+    return browser
+
+
+def send(browser, method: str, url: str):
+    if method in ("post", "put", "patch"):
+        return getattr(browser, method)(url, data={}, content_type="application/json")
+    return getattr(browser, method)(url)
+
+
+# --- another organisation's objects do not exist --------------------------------------------------
+
+
+def test_the_walk_finds_the_routes_it_must_check(django_db: str) -> None:
+    """The walk itself works: it finds routes of every kind (so an empty walk cannot pass)."""
+    templates = {route.template for route in http_routes()}
+    assert "api/v1/clusters/<uuid:cluster_id>/" in templates
+    assert "clusters/<uuid:cluster_id>/" in templates
+    assert "api/v1/operations/<uuid:operation_id>/" in templates
+    assert "ws/clusters/<uuid:cluster_id>/" in {route.template for route in websocket_routes()}
+
+
+def nonexistent(values: dict[str, str]) -> dict[str, str]:
+    """Values of the same kinds naming no object at all."""
+    return {
+        name: str(uuid.uuid4()) if "-" in value else "987654321" if value.isdigit() else "absent"
+        for name, value in values.items()
+    }
+
+
+def answer_of(response) -> tuple[int, bytes]:
+    return response.status_code, response.content
+
+
+def test_another_organisations_objects_are_not_found_in_the_api(
+    org_a: Member, org_b: Member, objects_of_a: dict[str, str]
+) -> None:
+    """A stranger's answer is the very answer for an object that does not exist (so it tells
+    nothing), and the owner's answer is not (so the route does find the object)."""
+    by_token = client(token=org_b.token)
+    by_session = client(org_b, session=True)
+    by_owner = client(token=org_a.token)
+    missing = nonexistent(objects_of_a)
+    checked = []
+    for route in http_routes():
+        if not route.is_api or not route.parameters:
+            continue
+        url, missing_url = route.url(objects_of_a), route.url(missing)
+        for method in route.methods():
+            if route.member_checked():
+                for browser in (by_token, by_session):
+                    answer = send(browser, method, url)
+                    assert answer.status_code == 404, (method, url, answer.content[:300])
+                    assert answer_of(answer) == answer_of(send(browser, method, missing_url))
+            else:
+                answer = send(by_token, method, url)
+                assert answer.status_code in (401, 403), (method, url, answer.content[:300])
+            checked.append((method, url))
+        if "get" in route.methods() and route.member_checked():
+            mine = by_owner.get(url)
+            assert mine.status_code < 500, (url, mine.status_code, mine.content[:300])
+            assert answer_of(mine) != answer_of(by_owner.get(missing_url)), url
+    assert len(checked) >= 20, checked
+
+
+def test_another_organisations_objects_are_not_found_in_the_console(
+    org_a: Member, org_b: Member, objects_of_a: dict[str, str]
+) -> None:
+    stranger = client(org_b, session=True)
+    owner = client(org_a, session=True)
+    missing = nonexistent(objects_of_a)
+    checked = []
+    for route in http_routes():
+        if route.is_api or not route.parameters:
+            continue
+        url, missing_url = route.url(objects_of_a), route.url(missing)
+        answers = {method: send(stranger, method, url) for method in ("get", "post")}
+        statuses = {method: answer.status_code for method, answer in answers.items()}
+        # A route serves GET or POST or both; what it serves answers 404, never the page.
+        assert set(statuses.values()) <= {404, 405} and 404 in statuses.values(), (url, statuses)
+        for method, answer in answers.items():
+            assert answer_of(answer) == answer_of(send(stranger, method, missing_url)), url
+        checked.append(url)
+        if statuses["get"] == 404:
+            mine = owner.get(url)
+            assert mine.status_code < 500, (url, mine.status_code, mine.content[:300])
+            assert answer_of(mine) != answer_of(owner.get(missing_url)), url
+    assert len(checked) >= 15, checked
+
+
+def connect(route: Route, values: dict[str, str], user) -> tuple[bool, int | None]:
+    """Open the route's websocket as `user` (the ASGI handshake, in this process);
+    (accepted, close code)."""
+    from asgiref.testing import ApplicationCommunicator
+    from channels.routing import URLRouter
+    from django.urls import path
+
+    async def attempt() -> tuple[bool, int | None]:
+        router = URLRouter([path(route.template, route.callback)])
+        scope = {
+            "type": "websocket",
+            "path": route.url(values),
+            "headers": [],
+            "query_string": b"",
+            "subprotocols": [],
+            "user": user,
+        }
+        communicator = ApplicationCommunicator(router, scope)
+        await communicator.send_input({"type": "websocket.connect"})
+        answer = await communicator.receive_output(timeout=10)
+        if answer["type"] == "websocket.close":
+            return False, answer.get("code")
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await communicator.wait(timeout=10)
+        return answer["type"] == "websocket.accept", None
+
+    return asyncio.run(attempt())
+
+
+def test_websocket_subscriptions_to_another_organisations_objects_are_refused(
+    org_a: Member, org_b: Member, objects_of_a: dict[str, str]
+) -> None:
+    from clusters.models import Membership
+
+    routes = [route for route in websocket_routes() if route.parameters]
+    assert routes
+    org_a.user.refresh_from_db()
+    owner = Membership.objects.select_related("user").get(user=org_a.user).user
+    stranger = Membership.objects.select_related("user").get(user=org_b.user).user
+    for route in routes:
+        assert connect(route, objects_of_a, stranger) == (False, 4403), route.template
+        accepted, _ = connect(route, objects_of_a, owner)
+        assert accepted, route.template
+
+
+def test_websockets_refuse_anyone_signed_out(objects_of_a: dict[str, str]) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    for route in websocket_routes():
+        accepted, _ = connect(route, objects_of_a, AnonymousUser())
+        assert not accepted, route.template
+
+
+# --- read-only tokens and viewers change nothing ----------------------------------------------------
+
+
+def test_read_only_tokens_and_viewers_change_nothing_through_the_api(
+    org_a: Member, org_a_viewer: Member, objects_of_a: dict[str, str]
+) -> None:
+    from clusters.models import AuditEvent
+
+    audit_before = AuditEvent.objects.count()
+    callers = {
+        "read-only token": client(token=org_a.read_only_token),
+        "viewer": client(org_a_viewer, session=True),
+    }
+    checked = []
+    for route in http_routes():
+        if not route.is_api or not route.member_checked():
+            continue
+        url = route.url(objects_of_a)
+        for method in route.methods():
+            for who, browser in callers.items():
+                answer = send(browser, method, url)
+                if method in UNSAFE_METHODS:
+                    assert answer.status_code == 403, (who, method, url, answer.content[:300])
+                    assert answer.json()["code"] == "permission_denied"
+                    checked.append((method, url))
+                else:
+                    assert answer.status_code not in (401, 403), (who, method, url)
+    assert len(checked) >= 30, checked
+    assert AuditEvent.objects.count() == audit_before
+
+
+def test_viewers_change_nothing_in_the_console(
+    org_a_viewer: Member, objects_of_a: dict[str, str]
+) -> None:
+    viewer = client(org_a_viewer, session=True)
+    checked = []
+    for route in http_routes():
+        if route.is_api or route.template in ("login/", "logout/", "metrics"):
+            continue
+        url = route.url(objects_of_a)
+        answer = viewer.post(url, data={})
+        assert answer.status_code in (403, 405), (url, answer.status_code)
+        checked.append(url)
+    assert len(checked) >= 20, checked
+
+
+def test_expired_and_revoked_tokens_are_refused(org_a: Member) -> None:
+    from django.utils import timezone
+
+    from clusters.actors import Actor
+    from clusters.tokens import _create, api_token_revoke
+
+    membership = org_a.user.membership
+    actor = Actor.for_member(membership)
+    expiring, expiring_secret = _create(
+        organisation=membership.organisation,
+        actor=actor,
+        name="short",
+        read_only=False,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    revoked, revoked_secret = _create(
+        organisation=membership.organisation,
+        actor=actor,
+        name="revoked",
+        read_only=False,
+        expires_at=None,
+    )
+    assert client(token=expiring_secret).get("/api/v1/clusters/").status_code == 200
+    assert client(token=revoked_secret).get("/api/v1/clusters/").status_code == 200
+
+    type(expiring).objects.filter(pk=expiring.pk).update(expires_at=timezone.now())
+    api_token_revoke(actor=actor, token=revoked)
+    for secret in (expiring_secret, revoked_secret, "sp_" + "x" * 43):
+        for method in ("get", "post"):
+            answer = send(client(token=secret), method, "/api/v1/clusters/")
+            assert answer.status_code == 401, (method, answer.content)
+            assert answer.json()["code"] == "authentication_failed"
