@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dataplane.security.tls import TlsError, TlsSettings, client_context, server_context
 
 LONG_MAX = 2**63 - 1
 
@@ -195,6 +198,16 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     # How long a connection that failed to authenticate stays open before it is closed: slows down
     # password guessing. Kafka's default is 100.
     "connection.failed.authentication.delay.ms": ("int", "1000"),
+    # TLS as Kafka's PEM support: each may be overridden per listener with the prefix
+    # `listener.name.<listener name in lower case>.`.
+    "ssl.keystore.type": ("string", "PEM"),
+    "ssl.keystore.location": ("string", ""),  # certificate chain and private key, PEM
+    "ssl.key.password": ("string", ""),  # for an encrypted private key
+    "ssl.truststore.type": ("string", "PEM"),
+    "ssl.truststore.location": ("string", ""),  # CA certificates, PEM
+    "ssl.client.auth": ("string", "none"),  # none, requested or required
+    "ssl.enabled.protocols": ("string", "TLSv1.2,TLSv1.3"),
+    "ssl.endpoint.identification.algorithm": ("string", "https"),  # empty: no address check
     "log.dirs": ("string", "/tmp/dataplane-logs"),
     "num.partitions": ("int", "1"),
     "default.replication.factor": ("int", "1"),
@@ -295,7 +308,8 @@ _TIME_ALIASES = {
 
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL")
-SERVED_SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT")  # no TLS here yet
+SERVED_SECURITY_PROTOCOLS = SECURITY_PROTOCOLS
+TLS_SECURITY_PROTOCOLS = ("SSL", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
 
 
@@ -408,14 +422,21 @@ class BrokerConfig:
         inter_broker = self.values["inter.broker.listener.name"]
         if inter_broker and inter_broker not in names:
             raise ConfigError(f"inter.broker.listener.name: {inter_broker!r} is not a listener")
+        for name in names:
+            if protocols[name] in TLS_SECURITY_PROTOCOLS:
+                # Built once here so that unusable key material stops the broker at startup.
+                self.ssl_server_context(name)
         if self.values["zookeeper.connect"] and names:
-            # Replica fetchers and the controller do not authenticate yet.
+            # Replica fetchers authenticate with a client certificate, never with SASL.
             name = inter_broker or names[0]
-            if protocols[name] != "PLAINTEXT":
+            if protocols[name] not in ("PLAINTEXT", "SSL"):
                 raise ConfigError(
-                    f"inter.broker.listener.name: {name!r} must be a PLAINTEXT listener "
-                    "(inter-broker SASL is not supported yet)"
+                    f"inter.broker.listener.name: {name!r} uses {protocols[name]}; the "
+                    "inter-broker listener must be PLAINTEXT or SSL (inter-broker SASL is not "
+                    "supported)"
                 )
+            if protocols[name] == "SSL":
+                self.ssl_client_context(name)
         unknown = set(self.sasl_mechanisms) - set(SASL_MECHANISMS)
         if unknown:
             raise ConfigError(
@@ -472,6 +493,46 @@ class BrokerConfig:
     @property
     def sasl_mechanisms(self) -> list[str]:
         return [m.strip() for m in self.values["sasl.enabled.mechanisms"].split(",") if m.strip()]
+
+    def listener_setting(self, listener_name: str, key: str) -> Any:
+        """A setting as it applies to one listener: Kafka's per-listener override
+        `listener.name.<name in lower case>.<key>` if set, else the broker-wide value."""
+        return self.values.get(f"listener.name.{listener_name.lower()}.{key}", self.values[key])
+
+    def tls_settings(self, listener_name: str) -> TlsSettings:
+        """The ssl.* settings of a listener, per-listener overrides applied."""
+
+        def setting(key: str) -> str:
+            return str(self.listener_setting(listener_name, key)).strip()
+
+        return TlsSettings(
+            keystore_type=setting("ssl.keystore.type"),
+            keystore_location=setting("ssl.keystore.location"),
+            key_password=setting("ssl.key.password"),
+            truststore_type=setting("ssl.truststore.type"),
+            truststore_location=setting("ssl.truststore.location"),
+            client_auth=setting("ssl.client.auth").lower(),
+            enabled_protocols=tuple(
+                p.strip() for p in setting("ssl.enabled.protocols").split(",") if p.strip()
+            ),
+            endpoint_identification_algorithm=setting("ssl.endpoint.identification.algorithm"),
+        )
+
+    def ssl_server_context(self, listener_name: str) -> ssl.SSLContext:
+        """The TLS context an SSL or SASL_SSL listener accepts with; ConfigError if its settings
+        or key material cannot be used."""
+        try:
+            return server_context(self.tls_settings(listener_name))
+        except TlsError as exc:
+            raise ConfigError(f"listener {listener_name}: {exc}") from None
+
+    def ssl_client_context(self, listener_name: str) -> ssl.SSLContext:
+        """The TLS context this broker connects to other brokers' `listener_name` with (its own
+        keystore as client certificate); ConfigError as ssl_server_context."""
+        try:
+            return client_context(self.tls_settings(listener_name))
+        except TlsError as exc:
+            raise ConfigError(f"listener {listener_name}: {exc}") from None
 
     def security_protocol(self, listener_name: str) -> str:
         """The security protocol of a listener, by its name."""

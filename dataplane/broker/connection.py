@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import struct
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from dataplane.protocol.errors import ErrorCode
 from dataplane.protocol.framing import FrameDecoder, FrameTooLarge
 from dataplane.protocol.header import RequestHeader, peek_api, read_request_header, response_header
 from dataplane.protocol.primitives import ProtocolError, Reader, Writer
+from dataplane.security.tls import principal_from_certificate
 
 if TYPE_CHECKING:
     from dataplane.broker.server import Broker
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _SIZE = struct.Struct(">i")
 MAX_IN_FLIGHT = 64
+TLS_HANDSHAKE_S = 10.0  # a client that has not finished its TLS handshake by then is dropped
 MAX_COALESCED_BYTES = 1 << 20  # responses ready together are written together, up to this much
 _DECODE_ERRORS = (ProtocolError, struct.error, IndexError, ValueError, UnicodeDecodeError)
 
@@ -42,10 +45,17 @@ _InFlight = tuple[asyncio.Future[bytes | bytearray | None], RequestStats | None,
 
 class KafkaConnection(asyncio.BufferedProtocol):
     def __init__(
-        self, broker: Broker, listener: str = "", session: SaslSession | None = None
+        self,
+        broker: Broker,
+        listener: str = "",
+        session: SaslSession | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.broker = broker
         self.listener = listener
+        # On an SSL or SASL_SSL listener: requests are read only after the TLS handshake.
+        self._tls = tls
+        self.tls_principal: str | None = None  # from the client certificate, on SSL listeners
         # On a SASL listener: nothing but ApiVersions and the SASL exchange before it succeeds.
         self.session = session
         self._failure_close: asyncio.TimerHandle | None = None
@@ -64,6 +74,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self.peer = "?"
         self._transport: asyncio.Transport | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._handshake: asyncio.Task[None] | None = None
 
     # --- transport callbacks --------------------------------------------------------------------
 
@@ -72,8 +83,48 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
-        self._sender = asyncio.get_running_loop().create_task(self._send_responses())
         self.broker.connections.add(self)
+        if self._tls is None:
+            self._serve(transport)
+            return
+        # Not a byte for the Kafka decoder until the handshake has run over this transport.
+        transport.pause_reading()
+        self._handshake = asyncio.get_running_loop().create_task(
+            self._start_tls(transport, self._tls)
+        )
+
+    async def _start_tls(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            tls_transport = await loop.start_tls(
+                transport, self, context, server_side=True, ssl_handshake_timeout=TLS_HANDSHAKE_S
+            )
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            if self._closed:  # the broker closed it (shutdown, firewall), not the client
+                return
+            # Scanners, clients that distrust our certificate, client certificates we do not
+            # trust: the connection goes, the broker serves on.
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            log.warning(
+                "TLS handshake failed",
+                extra={"client": self.peer, "listener": self.listener, "reason": reason},
+            )
+            self.broker.stats.record_failed_authentication()
+            self._closed = True
+            transport.abort()
+            self.broker.connections.discard(self)
+            return
+        if tls_transport is None or self._closed:  # closed by the broker meanwhile
+            return
+        ssl_object = tls_transport.get_extra_info("ssl_object")
+        self.tls_principal = principal_from_certificate(
+            ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        )
+        self._serve(tls_transport)
+
+    def _serve(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._sender = asyncio.get_running_loop().create_task(self._send_responses())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -209,7 +260,9 @@ class KafkaConnection(asyncio.BufferedProtocol):
     ) -> bytearray | None:
         if stats is not None:
             stats.record_queue_time(perf_counter() - read_at)
-        ctx = RequestContext(self.broker, header, self.peer, self.listener, self.session)
+        ctx = RequestContext(
+            self.broker, header, self.peer, self.listener, self.session, self.tls_principal
+        )
         response = await api.handle(ctx, request)
         if response is None:
             return None

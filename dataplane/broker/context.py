@@ -19,13 +19,15 @@ class RequestContext:
     peer: str
     listener: str = ""  # the name of the listener the request came in on
     session: SaslSession | None = None  # None on a listener without SASL
+    tls_principal: str | None = None  # from the client certificate on an SSL listener
 
     @property
     def principal(self) -> str:
-        """Who is asking: "User:<name>" once SASL authenticated, else Kafka's "User:ANONYMOUS"."""
-        if self.session is not None and self.session.principal is not None:
-            return self.session.principal
-        return "User:ANONYMOUS"
+        """Who is asking: "User:<name>" once SASL authenticated; on an SSL listener
+        "User:<subject DN>" of the client certificate; else Kafka's "User:ANONYMOUS"."""
+        if self.session is not None:
+            return self.session.principal or "User:ANONYMOUS"
+        return self.tls_principal or "User:ANONYMOUS"
 
     @property
     def version(self) -> int:

@@ -14,7 +14,7 @@ from dataplane.broker.health_report import HealthReporter
 from dataplane.broker.metrics import MetricsServer, broker_exposition, broker_facts
 from dataplane.broker.replica_manager import ReplicaManager
 from dataplane.broker.stats import BrokerStats
-from dataplane.config import BrokerConfig
+from dataplane.config import TLS_SECURITY_PROTOCOLS, BrokerConfig
 from dataplane.groups.coordinator import GroupCoordinator
 from dataplane.groups.offsets_topic import OFFSETS_TOPIC
 from dataplane.metadata.base import (
@@ -65,10 +65,16 @@ class Broker:
         loop = asyncio.get_running_loop()
         bound_ports = {}
         for listener in self.config.listeners:
-            sasl = self.config.security_protocol(listener.name) == "SASL_PLAINTEXT"
+            protocol = self.config.security_protocol(listener.name)
+            sasl = protocol.startswith("SASL_")
+            tls = (
+                self.config.ssl_server_context(listener.name)
+                if protocol in TLS_SECURITY_PROTOCOLS
+                else None
+            )
             server = await loop.create_server(
-                lambda name=listener.name, sasl=sasl: KafkaConnection(
-                    self, name, self._sasl_session() if sasl else None
+                lambda name=listener.name, sasl=sasl, tls=tls: KafkaConnection(
+                    self, name, self._sasl_session() if sasl else None, tls
                 ),
                 listener.host or None,
                 listener.port,
