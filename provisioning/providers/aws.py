@@ -39,7 +39,15 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from django.conf import settings
 
-from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus, Region
+from clusters.models import (
+    INTERNAL_LISTENER_PORT,
+    Cluster,
+    Node,
+    NodeRole,
+    NodeSize,
+    NodeStatus,
+    Region,
+)
 from clusters.models import Provider as ProviderAccount
 from provisioning.providers.base import Log, NodeObservation
 
@@ -180,7 +188,10 @@ def wanted_ingress(cluster: Cluster, group_id: str, admin_cidrs: Sequence[str]) 
         network = _network(cidr)
         kind = "cidr6" if ":" in network else "cidr"
         rules[("tcp", broker, broker, (kind, network))] = "Kafka clients"
-    rules[("tcp", broker, broker, ("group", group_id))] = "inter-broker"
+    # Brokers talk to each other, and the control plane to them, on the internal listener (mutual
+    # TLS) of a SASL_SSL cluster; on the client listener of a PLAINTEXT one.
+    internal = INTERNAL_LISTENER_PORT if cluster.is_secured else broker
+    rules[("tcp", internal, internal, ("group", group_id))] = "inter-broker"
     for port in (settings.LOCAL_ZOOKEEPER_PORT, *ZOOKEEPER_PEER_PORTS):
         rules[("tcp", port, port, ("group", group_id))] = "ZooKeeper"
     for cidr in admin_cidrs:
@@ -188,7 +199,7 @@ def wanted_ingress(cluster: Cluster, group_id: str, admin_cidrs: Sequence[str]) 
         rules[("tcp", SSH_PORT, SSH_PORT, (kind, cidr))] = "SSH for Ansible"
         # The control plane checks and changes the cluster as a Kafka admin client and gathers
         # each broker's metrics.
-        rules[("tcp", broker, broker, (kind, cidr))] = "control plane"
+        rules[("tcp", internal, internal, (kind, cidr))] = "control plane"
         metrics = settings.BROKER_METRICS_PORT
         rules[("tcp", metrics, metrics, (kind, cidr))] = "control plane metrics scrape"
     return rules

@@ -25,6 +25,7 @@ REGION = "us-east-1"
 ADMIN_CIDRS = ["198.51.100.0/24"]
 CLIENT_CIDRS = ["203.0.113.0/24", "192.0.2.10/32"]
 BROKER_PORT = 9092
+INTERNAL_PORT = 9093
 LIVE = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
@@ -102,6 +103,7 @@ def make_cluster(aws_account: Any, organisation: Any) -> Any:
         size: str = "kafka-m5-large",
         storage_gib: int = 150,
         allowed_cidrs: list[str] | None = None,
+        security_protocol: str = "SASL_SSL",
     ) -> Cluster:
         cluster = Cluster.objects.create(
             organisation=organisation,
@@ -115,6 +117,7 @@ def make_cluster(aws_account: Any, organisation: Any) -> Any:
             default_replication_factor=min(3, brokers),
             storage_gib=storage_gib,
             allowed_cidrs=CLIENT_CIDRS if allowed_cidrs is None else allowed_cidrs,
+            security_protocol=security_protocol,
             created_by="test",
         )
         Node.objects.bulk_create(
@@ -193,12 +196,15 @@ def ingress_rules(group: dict[str, Any]) -> set[tuple]:
     return rules
 
 
-def expected_rules(group_id: str, client_cidrs: list[str]) -> set[tuple]:
+def expected_rules(group_id: str, client_cidrs: list[str], secured: bool = True) -> set[tuple]:
+    """Clients reach the client port from their networks only; brokers and the control plane use
+    the internal port (SASL_SSL) or the client port (PLAINTEXT)."""
+    internal = INTERNAL_PORT if secured else BROKER_PORT
     return (
         {("tcp", BROKER_PORT, BROKER_PORT, cidr) for cidr in client_cidrs}
-        | {("tcp", port, port, group_id) for port in (BROKER_PORT, 2181, 2888, 3888)}
+        | {("tcp", port, port, group_id) for port in (internal, 2181, 2888, 3888)}
         | {("tcp", 22, 22, cidr) for cidr in ADMIN_CIDRS}
-        | {("tcp", port, port, cidr) for port in (BROKER_PORT, 9404) for cidr in ADMIN_CIDRS}
+        | {("tcp", port, port, cidr) for port in (internal, 9404) for cidr in ADMIN_CIDRS}
     )
 
 
@@ -289,6 +295,18 @@ def test_no_allowed_cidrs_opens_the_client_port_to_nothing_outside(
     group_id = cluster.provider_data["security_group_id"]
     group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     assert ingress_rules(group) == expected_rules(group_id, [])
+
+
+def test_a_plaintext_cluster_keeps_brokers_and_control_plane_on_the_client_port(
+    make_cluster: Any, provider: Any, ec2: Any
+) -> None:
+    cluster = make_cluster(brokers=1, zookeepers=1, security_protocol="PLAINTEXT")
+    provider.create_nodes(cluster, nodes(cluster), lambda line: None)
+    cluster.refresh_from_db()
+    group_id = cluster.provider_data["security_group_id"]
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    assert ingress_rules(group) == expected_rules(group_id, CLIENT_CIDRS, secured=False)
+    assert all(rule[1] != INTERNAL_PORT for rule in ingress_rules(group))
 
 
 def test_firewall_follows_allowed_cidrs(make_cluster: Any, provider: Any, ec2: Any) -> None:
