@@ -124,16 +124,14 @@ def scram_credentials_delete(cluster: Cluster, user: str, mechanisms: list[str])
 def scram_mechanisms_of(cluster: Cluster, user: str) -> set[str]:
     """The mechanisms the cluster holds a credential for, for `user`."""
     admin = _admin(cluster)
+    future = admin.describe_user_scram_credentials([user])[user]
     try:
-        described = admin.describe_user_scram_credentials([user]).result()
+        description = future.result()
     except KafkaException as exc:
         if exc.args[0].code() == KafkaError.RESOURCE_NOT_FOUND:
             return set()
         raise _failure(exc, f"reading the credentials of {user}") from exc
     names = _reverse(MECHANISMS)
-    description = described.get(user)
-    if description is None:
-        return set()
     return {names[info.mechanism] for info in description.scram_credential_infos}
 
 
@@ -227,9 +225,12 @@ def acls_delete(cluster: Cluster, entries: list[AclEntry]) -> list[AclEntry]:
 
 
 def allowed_cidrs_apply(cluster: Cluster, cidrs: list[str]) -> None:
-    """Set the cluster-wide default of `connections.allowed.cidrs` (the empty broker resource), so
-    every broker, present and future, closes client connections from other addresses. No networks
-    means the config is removed: any address."""
+    """Set `connections.allowed.cidrs` on every broker of the cluster, so each closes client
+    connections from other addresses; no networks removes the setting (any address).
+
+    Each broker gets its own setting rather than the cluster-wide default (the broker resource
+    named ""), because librdkafka refuses a config resource with an empty name. A broker added
+    later starts without it until this runs again."""
     admin = _admin(cluster)
     if cidrs:
         entry = ConfigEntry(
@@ -239,6 +240,10 @@ def allowed_cidrs_apply(cluster: Cluster, cidrs: list[str]) -> None:
         entry = ConfigEntry(
             ALLOWED_CIDRS_CONFIG, None, incremental_operation=AlterConfigOpType.DELETE
         )
-    resource = ConfigResource(ConfigResource.Type.BROKER, "", incremental_configs=[entry])
-    futures = admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S)
-    _result(futures[resource], "applying the firewall rules")
+    for broker in cluster.brokers:
+        resource = ConfigResource(
+            ConfigResource.Type.BROKER, str(broker.index), incremental_configs=[entry]
+        )
+        # One broker per call: librdkafka sends each broker's change to that broker.
+        futures = admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S)
+        _result(futures[resource], f"applying the firewall rules to broker {broker.index}")
