@@ -208,6 +208,10 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "ssl.client.auth": ("string", "none"),  # none, requested or required
     "ssl.enabled.protocols": ("string", "TLSv1.2,TLSv1.3"),
     "ssl.endpoint.identification.algorithm": ("string", "https"),  # empty: no address check
+    # Empty: no authorization. Kafka's ACL authorizer class names enable ours (ACLs in metadata).
+    "authorizer.class.name": ("string", ""),
+    "super.users": ("string", ""),  # principals allowed everything, semicolon-separated
+    "allow.everyone.if.no.acl.found": ("bool", "false"),
     "log.dirs": ("string", "/tmp/dataplane-logs"),
     "num.partitions": ("int", "1"),
     "default.replication.factor": ("int", "1"),
@@ -311,6 +315,11 @@ SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL")
 SERVED_SECURITY_PROTOCOLS = SECURITY_PROTOCOLS
 TLS_SECURITY_PROTOCOLS = ("SSL", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
+# Kafka's ZooKeeper-era and KRaft ACL authorizers: either name enables ours, with their semantics.
+ACL_AUTHORIZER_CLASS_NAMES = (
+    "kafka.security.authorizer.AclAuthorizer",
+    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+)
 
 
 @dataclass(frozen=True)
@@ -409,6 +418,7 @@ class BrokerConfig:
             dynamic.parse(merged[name])
         config = cls(values, frozenset(explicit))
         config._check_security()
+        config._check_authorizer()
         return config
 
     def _check_security(self) -> None:
@@ -443,6 +453,18 @@ class BrokerConfig:
                 f"sasl.enabled.mechanisms: {', '.join(sorted(unknown))} not supported; "
                 f"choose from {', '.join(SASL_MECHANISMS)}"
             )
+
+    def _check_authorizer(self) -> None:
+        name = self.values["authorizer.class.name"]
+        if name and name not in ACL_AUTHORIZER_CLASS_NAMES:
+            raise ConfigError(
+                f"authorizer.class.name: {name!r} is not served; leave it empty (no authorization) "
+                f"or use {' or '.join(ACL_AUTHORIZER_CLASS_NAMES)}"
+            )
+        for principal in self.super_users:
+            kind, sep, user = principal.partition(":")
+            if not kind or not sep or not user:
+                raise ConfigError(f"super.users: {principal!r} is not a principal like User:alice")
 
     def apply_dynamic(
         self, per_broker: Mapping[str, str], cluster_default: Mapping[str, str]
@@ -493,6 +515,14 @@ class BrokerConfig:
     @property
     def sasl_mechanisms(self) -> list[str]:
         return [m.strip() for m in self.values["sasl.enabled.mechanisms"].split(",") if m.strip()]
+
+    @property
+    def authorizer_enabled(self) -> bool:
+        return bool(self.values["authorizer.class.name"])
+
+    @property
+    def super_users(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.values["super.users"].split(";") if p.strip())
 
     def listener_setting(self, listener_name: str, key: str) -> Any:
         """A setting as it applies to one listener: Kafka's per-listener override

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 
 from dataplane.broker.context import RequestContext
 from dataplane.broker.handlers import cluster, groups
+from dataplane.broker.handlers.acls import (
+    handle_create_acls,
+    handle_delete_acls,
+    handle_describe_acls,
+)
 from dataplane.broker.handlers.api_versions import handle_api_versions
 from dataplane.broker.handlers.configs import (
     handle_alter_configs,
@@ -274,6 +279,27 @@ APIS: dict[int, Api] = {
             m.SASL_AUTHENTICATE_RESPONSE,
             (0, 2),
             handle_sasl_authenticate,
+        ),
+        _api(
+            "DescribeAcls",
+            m.DESCRIBE_ACLS_REQUEST,
+            m.DESCRIBE_ACLS_RESPONSE,
+            (0, 3),
+            handle_describe_acls,
+        ),
+        _api(
+            "CreateAcls",
+            m.CREATE_ACLS_REQUEST,
+            m.CREATE_ACLS_RESPONSE,
+            (0, 3),
+            handle_create_acls,
+        ),
+        _api(
+            "DeleteAcls",
+            m.DELETE_ACLS_REQUEST,
+            m.DELETE_ACLS_RESPONSE,
+            (0, 3),
+            handle_delete_acls,
         ),
         _api(
             "DescribeUserScramCredentials",

@@ -9,10 +9,17 @@ from __future__ import annotations
 import abc
 import base64
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import (
+    AccessControlEntry,
+    AclBinding,
+    AclBindingFilter,
+    Authorizer,
+    ResourcePattern,
+)
 
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 # The entity whose dynamic broker configs apply to every broker that has none of its own (Kafka's
@@ -91,6 +98,9 @@ class MetadataStore(abc.ABC):
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
         self.shutting_down: set[int] = set()  # brokers draining for a controlled shutdown
+        # Every stored ACL, kept current like the rest of the view. Its policy (super users, the
+        # no-ACL default) is the broker's to set: the store only keeps the bindings.
+        self.acls = Authorizer()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -125,6 +135,16 @@ class MetadataStore(abc.ABC):
     ) -> dict[str, str]:
         """Replace a user's config map with `update(current)`, atomically with respect to other
         writers; an empty result removes the user. Errors `update` raises propagate."""
+
+    @abc.abstractmethod
+    async def create_acls(self, bindings: Sequence[AclBinding]) -> None:
+        """Store validated bindings (those already stored are kept once), each resource updated
+        atomically with respect to other writers; returns once `acls` has them."""
+
+    @abc.abstractmethod
+    async def delete_acls(self, filters: Sequence[AclBindingFilter]) -> list[list[AclBinding]]:
+        """Remove every stored binding any filter matches; returns, per filter, the bindings it
+        matched that were removed. Returns once `acls` no longer has them."""
 
     @abc.abstractmethod
     async def start(self) -> None: ...
@@ -175,3 +195,38 @@ class MetadataStore(abc.ABC):
 
     async def controlled_shutdown(self, timeout: float) -> None:  # noqa: B027 - optional hook
         """Hand leadership away before this broker stops (nothing to do without peers)."""
+
+
+def acls_with(
+    current: Iterable[AccessControlEntry], pattern: ResourcePattern, bindings: Sequence[AclBinding]
+) -> set[AccessControlEntry]:
+    """A resource's ACLs with the bindings for `pattern` added (CreateAcls)."""
+    return set(current) | {b.entry for b in bindings if b.pattern == pattern}
+
+
+def acls_without(
+    current: Iterable[AccessControlEntry],
+    pattern: ResourcePattern,
+    filters: Sequence[AclBindingFilter],
+) -> set[AccessControlEntry]:
+    """A resource's ACLs less those any filter matches (DeleteAcls)."""
+    return {
+        entry
+        for entry in current
+        if not any(f.matches(AclBinding(pattern, entry)) for f in filters)
+    }
+
+
+def deleted_per_filter(
+    removed: Iterable[AclBinding], filters: Sequence[AclBindingFilter]
+) -> list[list[AclBinding]]:
+    """Which removed bindings each filter matched (a binding may count for several filters)."""
+    removed = list(removed)
+    return [[b for b in removed if f.matches(b)] for f in filters]
+
+
+def patterns_matching(
+    acls: Authorizer, filters: Sequence[AclBindingFilter]
+) -> set[ResourcePattern]:
+    """The resource patterns holding at least one binding that some filter matches."""
+    return {binding.pattern for f in filters for binding in acls.bindings(f)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from dataplane.metadata.base import (
@@ -15,9 +16,23 @@ from dataplane.metadata.base import (
     MetadataStore,
     PartitionState,
     TopicMetadata,
+    acls_with,
+    acls_without,
     check_partition_numbering,
+    deleted_per_filter,
+    patterns_matching,
 )
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import (
+    AccessControlEntry,
+    AclBinding,
+    AclBindingFilter,
+    ResourcePattern,
+    acl_znode_path,
+    format_acl_znode,
+    parse_acl_znode,
+    parse_acl_znode_path,
+)
 from dataplane.storage.checkpoints import write_atomically
 
 METADATA_FILE = "standalone-metadata.json"
@@ -45,6 +60,11 @@ class StandaloneMetadataStore(MetadataStore):
         self._next_producer_id = state["next_producer_id"]
         self._broker_configs = state.get("broker_configs", {})
         self._user_configs = state.get("user_configs", {})
+        # ACLs as Kafka keeps them in ZooKeeper: each znode path with its JSON document.
+        for path, document in state.get("acls", {}).items():
+            self.acls.set_resource(
+                parse_acl_znode_path(path), parse_acl_znode(json.dumps(document).encode())
+            )
         for name, topic in state["topics"].items():
             self._topics[name] = TopicMetadata(
                 name=name,
@@ -63,6 +83,7 @@ class StandaloneMetadataStore(MetadataStore):
             "next_producer_id": self._next_producer_id,
             "broker_configs": self._broker_configs,
             "user_configs": self._user_configs,
+            "acls": self._acl_documents(),
             "topics": {
                 name: {
                     "id": base64.b64encode(topic.topic_id).decode(),
@@ -77,6 +98,32 @@ class StandaloneMetadataStore(MetadataStore):
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self._path, json.dumps(state, indent=1))
+
+    def _acl_documents(self) -> dict[str, dict]:
+        by_pattern: dict[ResourcePattern, set[AccessControlEntry]] = defaultdict(set)
+        for binding in self.acls.bindings():
+            by_pattern[binding.pattern].add(binding.entry)
+        return {
+            acl_znode_path(pattern): json.loads(format_acl_znode(entries))
+            for pattern, entries in sorted(by_pattern.items(), key=lambda item: repr(item[0]))
+        }
+
+    async def create_acls(self, bindings: Sequence[AclBinding]) -> None:
+        for pattern in {b.pattern for b in bindings}:
+            self.acls.set_resource(
+                pattern, acls_with(self.acls.acls_of(pattern), pattern, bindings)
+            )
+        self._save()
+
+    async def delete_acls(self, filters: Sequence[AclBindingFilter]) -> list[list[AclBinding]]:
+        removed = []
+        for pattern in patterns_matching(self.acls, filters):
+            current = self.acls.acls_of(pattern)
+            kept = acls_without(current, pattern, filters)
+            removed += [AclBinding(pattern, entry) for entry in current - kept]
+            self.acls.set_resource(pattern, kept)
+        self._save()
+        return deleted_per_filter(removed, filters)
 
     @property
     def topics(self) -> Mapping[str, TopicMetadata]:

@@ -12,9 +12,16 @@
     /admin/controlled_shutdown/<id>               brokers asking to be drained before they stop
     /admin/reassign_partitions                    reassignments asked for
     /latest_producer_id_block                     producer id blocks handed out
+    /kafka-acl/<Type>/<name>                      literal ACLs of one resource (Kafka's JSON)
+    /kafka-acl-extended/prefixed/<Type>/<name>    prefixed ACLs of one resource
+    /kafka-acl-changes/acl_changes_<seq>          "TOPIC:name": literal ACLs of a resource changed
+    /kafka-acl-extended-changes/acl_changes_<seq> the same for prefixed ACLs, as JSON
 
 Each broker watches its own and the default broker config znode, so a change applies as soon as it is
-written; Kafka's change notifications (/config/changes) are neither written nor needed.
+written; Kafka's change notifications (/config/changes) are neither written nor needed. ACLs follow
+Kafka's ACL change notifications instead (one znode per resource is too many to watch): every ACL
+write adds one, every broker watches for them and reloads the resource named, and notifications
+older than ACL_CHANGE_EXPIRY_MS are purged, as Kafka's brokers do.
 
 kazoo calls block and its watches fire on kazoo's threads: blocking calls run in worker threads, and
 watch callbacks hand their data to the event loop, which alone mutates the cache.
@@ -30,7 +37,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kazoo.client import KazooClient, KazooState
@@ -46,10 +53,29 @@ from dataplane.metadata.base import (
     MetadataStore,
     PartitionState,
     TopicMetadata,
+    acls_with,
+    acls_without,
     check_partition_numbering,
+    deleted_per_filter,
+    patterns_matching,
     topic_id_text,
 )
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import (
+    LITERAL_ACL_ROOT,
+    PREFIXED_ACL_ROOT,
+    AccessControlEntry,
+    AclBinding,
+    AclBindingFilter,
+    InvalidAcl,
+    PatternType,
+    ResourcePattern,
+    ResourceType,
+    acl_znode_path,
+    format_acl_znode,
+    parse_acl_znode,
+    parse_acl_znode_path,
+)
 from dataplane.security.scram import (
     USER_CONFIG_ROOT,
     desanitize_user,
@@ -61,6 +87,10 @@ from dataplane.security.scram import (
 log = logging.getLogger(__name__)
 
 NO_STATE = -1  # partition_epoch of a partition whose state znode the controller has not written yet
+LITERAL_ACL_CHANGES = "/kafka-acl-changes"
+PREFIXED_ACL_CHANGES = "/kafka-acl-extended-changes"
+ACL_CHANGE_PREFIX = "acl_changes_"
+ACL_CHANGE_EXPIRY_MS = 15 * 60 * 1000  # Kafka's: a broker away longer reloads every ACL anyway
 
 
 def split_connect(connect: str) -> tuple[str, str]:
@@ -102,6 +132,47 @@ def assignment_json(
     ).encode()
 
 
+def format_acl_change(pattern: ResourcePattern) -> bytes:
+    """A change notification's data, as Kafka writes it: "TOPIC:name" for a literal pattern,
+    JSON naming type, name and pattern type for a prefixed one."""
+    if pattern.pattern_type == PatternType.LITERAL:
+        return f"{pattern.resource_type.name}:{pattern.name}".encode()
+    return json.dumps(
+        {
+            "version": 1,
+            "resourceType": pattern.resource_type.name,
+            "name": pattern.name,
+            "patternType": pattern.pattern_type.name,
+        }
+    ).encode()
+
+
+def parse_acl_change(root: str, data: bytes) -> ResourcePattern:
+    """The resource a change notification under `root` names; InvalidAcl if unreadable. Type names
+    are read regardless of case, as Kafka reads them."""
+    try:
+        if root == LITERAL_ACL_CHANGES:
+            kind, sep, name = data.decode().partition(":")
+            pattern_type = PatternType.LITERAL
+        else:
+            document = json.loads(data)
+            kind, name = document["resourceType"], document["name"]
+            pattern_type = PatternType[document["patternType"].upper()]
+            sep = ":"
+        resource_type = ResourceType[kind.upper()]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidAcl(f"unreadable ACL change notification: {exc!r}") from None
+    if not sep or not name or pattern_type not in (PatternType.LITERAL, PatternType.PREFIXED):
+        raise InvalidAcl(f"unreadable ACL change notification: {data!r}")
+    return ResourcePattern(resource_type, name, pattern_type)
+
+
+def _acl_change_root(pattern: ResourcePattern) -> str:
+    return (
+        LITERAL_ACL_CHANGES if pattern.pattern_type == PatternType.LITERAL else PREFIXED_ACL_CHANGES
+    )
+
+
 class ZooKeeperMetadataStore(MetadataStore):
     def __init__(
         self,
@@ -140,6 +211,9 @@ class ZooKeeperMetadataStore(MetadataStore):
         self._listed: set[str] | None = None  # topic names at the first listing
         self._state_seen: set[tuple[str, int]] = set()
         self._started_registration = False
+        # The last ACL change notification handled under each change root, by sequence number.
+        self._acl_changes_seen: dict[str, int] = {}
+        self._acl_refresh = asyncio.Lock()  # one reload at a time, so none applies stale data
 
     # --- paths ----------------------------------------------------------------------------------
 
@@ -166,11 +240,14 @@ class ZooKeeperMetadataStore(MetadataStore):
             self.zk.ChildrenWatch(self.path("/admin/controlled_shutdown"), self._watch_shutdowns)
             self.zk.DataWatch(self.path("/controller"), self._watch_controller)
             self.zk.ChildrenWatch(self.path(USER_CONFIG_ROOT), self._watch_users)
+            for root in (LITERAL_ACL_CHANGES, PREFIXED_ACL_CHANGES):
+                self.zk.ChildrenWatch(self.path(root), self._acl_change_watcher(root))
             for entity in self._broker_config_entities:
                 self.zk.DataWatch(
                     self.path(f"/config/brokers/{entity}"), self._broker_config_watcher(entity)
                 )
 
+        await self._load_acls()
         await asyncio.to_thread(watch)
         if not await self.wait_for(self._synced, 60):
             raise MetadataError(
@@ -220,6 +297,10 @@ class ZooKeeperMetadataStore(MetadataStore):
             USER_CONFIG_ROOT,
             "/admin/delete_topics",
             "/admin/controlled_shutdown",
+            LITERAL_ACL_ROOT,
+            PREFIXED_ACL_ROOT,
+            LITERAL_ACL_CHANGES,
+            PREFIXED_ACL_CHANGES,
         ):
             self.zk.ensure_path(self.path(relative))
         with contextlib.suppress(NodeExistsError):
@@ -740,6 +821,188 @@ class ZooKeeperMetadataStore(MetadataStore):
         await self.wait_for(lambda: dict(self._user_configs.get(user, {})) == updated, 10)
         return updated
 
+    # --- ACLs -----------------------------------------------------------------------------------
+
+    async def _load_acls(self) -> None:
+        """Read every stored ACL. The latest change notifications are noted first: whatever changes
+        meanwhile has a later one, which the change watches handle once they start."""
+
+        def load() -> dict[ResourcePattern, set[AccessControlEntry]]:
+            for root in (LITERAL_ACL_CHANGES, PREFIXED_ACL_CHANGES):
+                children = self.zk.get_children(self.path(root))
+                self._acl_changes_seen[root] = max(map(_change_sequence, children), default=-1)
+            loaded = {}
+            for root in (LITERAL_ACL_ROOT, PREFIXED_ACL_ROOT):
+                for kind in self.zk.get_children(self.path(root)):
+                    with contextlib.suppress(NoNodeError):
+                        for name in self.zk.get_children(self.path(f"{root}/{kind}")):
+                            try:
+                                pattern = parse_acl_znode_path(f"{root}/{kind}/{name}")
+                            except InvalidAcl:
+                                log.warning(
+                                    "ignoring a znode outside Kafka's ACL layout",
+                                    extra={"znode": f"{root}/{kind}/{name}"},
+                                )
+                                continue
+                            loaded[pattern] = self._read_acl_resource(pattern)
+            return loaded
+
+        async with self._acl_refresh:
+            for pattern, entries in (await asyncio.to_thread(load)).items():
+                self.acls.set_resource(pattern, entries)
+        log.info("ACLs loaded", extra={"acls": len(self.acls)})
+
+    def _read_acl_resource(self, pattern: ResourcePattern) -> set[AccessControlEntry]:
+        """A resource's ACLs as stored now (none if its znode is gone or unreadable)."""
+        try:
+            data, _ = self.zk.get(self.path(acl_znode_path(pattern)))
+            return parse_acl_znode(data)
+        except NoNodeError:
+            return set()
+        except InvalidAcl as exc:
+            log.warning(
+                "unreadable ACL znode: its ACLs are ignored",
+                extra={"znode": acl_znode_path(pattern), "problem": str(exc)},
+            )
+            return set()
+
+    def _acl_change_watcher(self, root: str) -> Callable[[list[str]], None]:
+        def on_change(children: list[str]) -> None:
+            self._post(self._acl_changes_listed, root, children)
+
+        return on_change
+
+    def _acl_changes_listed(self, root: str, children: list[str]) -> None:
+        self._loop.create_task(self._refresh_acls(root, children))  # type: ignore[union-attr]
+
+    async def _refresh_acls(self, root: str, children: list[str]) -> None:
+        async with self._acl_refresh:
+            try:
+                changed = await asyncio.to_thread(self._read_acl_changes, root, children)
+            except KazooException as exc:
+                # The next notification (or the watch firing again on reconnection) retries.
+                log.warning("could not read ACL changes", extra={"error": repr(exc)})
+                return
+            for pattern, entries in changed.items():
+                self.acls.set_resource(pattern, entries)
+
+    def _read_acl_changes(
+        self, root: str, children: list[str]
+    ) -> dict[ResourcePattern, set[AccessControlEntry]]:
+        """Reload the resources named by notifications not handled yet, then purge expired ones."""
+        seen = self._acl_changes_seen.get(root, -1)
+        fresh = sorted((c for c in children if _change_sequence(c) > seen), key=_change_sequence)
+        patterns: dict[ResourcePattern, None] = {}
+        for child in fresh:
+            try:
+                data, _ = self.zk.get(self.path(f"{root}/{child}"))
+                patterns[parse_acl_change(root, data)] = None
+            except NoNodeError:
+                continue  # purged by another broker: too old to matter
+            except InvalidAcl as exc:
+                log.warning("ignoring an ACL change notification", extra={"problem": str(exc)})
+        changed = {pattern: self._read_acl_resource(pattern) for pattern in patterns}
+        if fresh:
+            self._acl_changes_seen[root] = _change_sequence(fresh[-1])
+        self._purge_acl_changes(root, children)
+        return changed
+
+    def _purge_acl_changes(self, root: str, children: list[str]) -> None:
+        expired_before = time.time() * 1000 - ACL_CHANGE_EXPIRY_MS
+        for child in sorted(children, key=_change_sequence):
+            path = self.path(f"{root}/{child}")
+            stat = self.zk.exists(path)
+            if stat is None:
+                continue
+            if stat.ctime >= expired_before:
+                return
+            with contextlib.suppress(NoNodeError):
+                self.zk.delete(path)
+
+    def _update_acl_resource(
+        self,
+        pattern: ResourcePattern,
+        change: Callable[[set[AccessControlEntry]], set[AccessControlEntry]],
+    ) -> tuple[set[AccessControlEntry], set[AccessControlEntry], tuple[str, int] | None]:
+        """Replace a resource's ACLs with `change(current)` by compare-and-set, as Kafka does, and
+        announce it with a change notification. Returns the ACLs before and after, and the
+        notification written (root, sequence), None when nothing changed. Worker thread."""
+        path = self.path(acl_znode_path(pattern))
+        while True:
+            try:
+                data, stat = self.zk.get(path)
+                current, version = parse_acl_znode(data), stat.version
+            except NoNodeError:
+                current, version = set(), None
+            updated = change(set(current))
+            if updated == current:
+                return current, updated, None
+            try:
+                if version is None:
+                    self.zk.create(path, format_acl_znode(updated), makepath=True)
+                elif updated:
+                    self.zk.set(path, format_acl_znode(updated), version=version)
+                else:
+                    self.zk.delete(path, version=version)
+            except (NodeExistsError, BadVersionError, NoNodeError):
+                continue
+            root = _acl_change_root(pattern)
+            created = self.zk.create(
+                self.path(f"{root}/{ACL_CHANGE_PREFIX}"),
+                format_acl_change(pattern),
+                sequence=True,
+                makepath=True,
+            )
+            return current, updated, (root, _change_sequence(created.rpartition("/")[2]))
+
+    async def _wait_for_acl_changes(self, written: list[tuple[str, int]]) -> None:
+        """Answer once our own cache has handled our notifications, so that a describe or an
+        authorization right after sees the change."""
+        await self.wait_for(
+            lambda: all(self._acl_changes_seen.get(root, -1) >= seq for root, seq in written), 10
+        )
+
+    async def create_acls(self, bindings: Sequence[AclBinding]) -> None:
+        patterns = list(dict.fromkeys(b.pattern for b in bindings))
+
+        def write() -> list[tuple[str, int]]:
+            written = []
+            for pattern in patterns:
+                _, _, notification = self._update_acl_resource(
+                    pattern, lambda current, pattern=pattern: acls_with(current, pattern, bindings)
+                )
+                if notification is not None:
+                    written.append(notification)
+            return written
+
+        try:
+            written = await asyncio.to_thread(write)
+        except InvalidAcl as exc:
+            raise MetadataError(ErrorCode.UNKNOWN_SERVER_ERROR, str(exc)) from None
+        await self._wait_for_acl_changes(written)
+
+    async def delete_acls(self, filters: Sequence[AclBindingFilter]) -> list[list[AclBinding]]:
+        patterns = patterns_matching(self.acls, filters)
+
+        def write() -> tuple[list[AclBinding], list[tuple[str, int]]]:
+            removed, written = [], []
+            for pattern in patterns:
+                current, kept, notification = self._update_acl_resource(
+                    pattern,
+                    lambda current, pattern=pattern: acls_without(current, pattern, filters),
+                )
+                removed += [AclBinding(pattern, entry) for entry in current - kept]
+                if notification is not None:
+                    written.append(notification)
+            return removed, written
+
+        try:
+            removed, written = await asyncio.to_thread(write)
+        except InvalidAcl as exc:
+            raise MetadataError(ErrorCode.UNKNOWN_SERVER_ERROR, str(exc)) from None
+        await self._wait_for_acl_changes(written)
+        return deleted_per_filter(removed, filters)
+
     async def allocate_producer_ids(self, count: int) -> int:
         def allocate() -> int:
             path = self.path("/latest_producer_id_block")
@@ -823,6 +1086,16 @@ class ZooKeeperMetadataStore(MetadataStore):
             timeout,
         )
         log.info("controlled shutdown", extra={"broker_id": me, "drained": drained})
+
+
+def _change_sequence(child: str) -> int:
+    """The sequence number of an ACL change notification znode (-1 for any other name)."""
+    if not child.startswith(ACL_CHANGE_PREFIX):
+        return -1
+    try:
+        return int(child[len(ACL_CHANGE_PREFIX) :])
+    except ValueError:
+        return -1
 
 
 def _new_cluster_id() -> str:

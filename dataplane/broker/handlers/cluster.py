@@ -1,12 +1,16 @@
 """Controller APIs: ElectLeaders, AlterPartitionReassignments, ListPartitionReassignments.
 
-Clients send these to the controller named in Metadata; other brokers answer NOT_CONTROLLER."""
+Clients send these to the controller named in Metadata; other brokers answer NOT_CONTROLLER. With
+authorization, as Kafka: electing and reassigning need Alter on the cluster, listing reassignments
+Describe (else CLUSTER_AUTHORIZATION_FAILED)."""
 
 from __future__ import annotations
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.metadata.controller import Controller
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation
 
 PREFERRED = 0
 
@@ -18,14 +22,22 @@ def _controller(ctx: RequestContext) -> Controller | None:
 
 async def handle_elect_leaders(ctx: RequestContext, request: dict) -> dict:
     controller = _controller(ctx)
+    authorized = authorization.authorize_cluster(ctx, AclOperation.ALTER)
     wanted = request["topic_partitions"]
     if wanted is None:
-        wanted = [
-            {"topic": t.name, "partitions": sorted(t.partitions)}
-            for t in ctx.broker.metadata.topics.values()
-        ]
+        wanted = (
+            [
+                {"topic": t.name, "partitions": sorted(t.partitions)}
+                for t in ctx.broker.metadata.topics.values()
+            ]
+            if authorized
+            else []
+        )
     partitions = [(t["topic"], p) for t in wanted for p in t["partitions"]]
-    if controller is None:
+    if not authorized:
+        outcomes = dict.fromkeys(partitions, "Cluster authorization failed")
+        codes = dict.fromkeys(partitions, ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+    elif controller is None:
         outcomes = dict.fromkeys(partitions, "this broker is not the controller")
         codes = dict.fromkeys(partitions, ErrorCode.NOT_CONTROLLER)
     elif request.get("election_type", PREFERRED) != PREFERRED:
@@ -52,14 +64,27 @@ async def handle_elect_leaders(ctx: RequestContext, request: dict) -> dict:
         )
     return {
         "throttle_time_ms": 0,
-        "error_code": ErrorCode.NONE,
+        "error_code": ErrorCode.NONE if authorized else ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
         "replica_election_results": [
             {"topic": topic, "partition_result": results} for topic, results in by_topic.items()
         ],
     }
 
 
+def _cluster_refusal(ctx: RequestContext, operation: AclOperation) -> dict | None:
+    if authorization.authorize_cluster(ctx, operation):
+        return None
+    return {
+        "throttle_time_ms": 0,
+        "error_code": ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        "error_message": "Cluster authorization failed",
+    }
+
+
 async def handle_alter_partition_reassignments(ctx: RequestContext, request: dict) -> dict:
+    refusal = _cluster_refusal(ctx, AclOperation.ALTER)
+    if refusal is not None:
+        return {**refusal, "responses": []}
     controller = _controller(ctx)
     if controller is None:
         return {
@@ -101,6 +126,9 @@ async def handle_alter_partition_reassignments(ctx: RequestContext, request: dic
 
 
 async def handle_list_partition_reassignments(ctx: RequestContext, request: dict) -> dict:
+    refusal = _cluster_refusal(ctx, AclOperation.DESCRIBE)
+    if refusal is not None:
+        return {**refusal, "topics": []}
     if _controller(ctx) is None:
         return {
             "throttle_time_ms": 0,

@@ -5,6 +5,10 @@ Broker resources follow Kafka: the name is a broker id (that broker's dynamic co
 (DYNAMIC_BROKER_CONFIG_DEFS); they are stored in metadata and every broker applies them as they
 change. Any broker takes an alter for any broker id (it only writes metadata); a describe names the
 broker it is sent to, as only that broker knows its static settings.
+
+With authorization, as Kafka: describing needs DescribeConfigs, altering AlterConfigs, on the topic
+(else TOPIC_AUTHORIZATION_FAILED) or, for broker resources, on the cluster (else
+CLUSTER_AUTHORIZATION_FAILED).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.config import (
     BROKER_DEFAULTS,
@@ -27,6 +32,7 @@ from dataplane.config import (
 )
 from dataplane.metadata.base import DEFAULT_BROKER_ENTITY, MetadataError
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,11 @@ DEFAULT_CONFIG = 5
 _CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7}
 
 SET, DELETE, APPEND, SUBTRACT = range(4)
+
+_REFUSALS = {
+    ErrorCode.TOPIC_AUTHORIZATION_FAILED: "Topic authorization failed",
+    ErrorCode.CLUSTER_AUTHORIZATION_FAILED: "Cluster authorization failed",
+}
 
 # Credentials: described without their value, as Kafka does for password settings.
 SENSITIVE_BROKER_CONFIGS = frozenset({"health.report.token"})
@@ -175,6 +186,21 @@ def _default_broker_entries(ctx: RequestContext, with_synonyms: bool) -> list[di
     return entries
 
 
+def _authorization_error(
+    ctx: RequestContext, resource: dict, operation: AclOperation
+) -> ErrorCode | None:
+    """The refusal for `operation` on a config resource, or None when allowed."""
+    if resource["resource_type"] == TOPIC:
+        if authorization.authorize(ctx, operation, ResourceType.TOPIC, resource["resource_name"]):
+            return None
+        return ErrorCode.TOPIC_AUTHORIZATION_FAILED
+    if resource["resource_type"] == BROKER:
+        if authorization.authorize_cluster(ctx, operation):
+            return None
+        return ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+    return None  # refused as unsupported anyway
+
+
 def _describe_one(ctx: RequestContext, resource: dict, with_synonyms: bool) -> dict:
     result = {
         "error_code": ErrorCode.NONE,
@@ -183,6 +209,10 @@ def _describe_one(ctx: RequestContext, resource: dict, with_synonyms: bool) -> d
         "resource_name": resource["resource_name"],
         "configs": [],
     }
+    refusal = _authorization_error(ctx, resource, AclOperation.DESCRIBE_CONFIGS)
+    if refusal is not None:
+        result.update(error_code=refusal, error_message=_REFUSALS[refusal])
+        return result
     name = resource["resource_name"]
     if resource["resource_type"] == TOPIC:
         topic = ctx.broker.metadata.topics.get(name)
@@ -320,6 +350,10 @@ async def _alter(ctx: RequestContext, request: dict, incremental: bool) -> dict:
             "resource_name": resource["resource_name"],
         }
         responses.append(response)
+        refusal = _authorization_error(ctx, resource, AclOperation.ALTER_CONFIGS)
+        if refusal is not None:
+            response.update(error_code=refusal, error_message=_REFUSALS[refusal])
+            continue
         try:
             if resource["resource_type"] == TOPIC:
                 await _alter_topic(ctx, resource, incremental, request["validate_only"])

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import time
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.broker.partition import Partition
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 FETCH_SESSION_ID_NOT_FOUND = 70
 
@@ -38,7 +40,18 @@ def _divergence(partition: Partition, last_fetched_epoch: int, fetch_offset: int
     return None
 
 
-def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Partition], bool]:
+def _readable_topics(ctx: RequestContext, request: dict) -> set[str]:
+    """The topics this fetch may read, as Kafka decides: a follower needs ClusterAction on the
+    cluster (or reads nothing), a consumer Read on each topic."""
+    names = {topic["topic"] for topic in request["topics"]}
+    if request["replica_id"] >= 0:
+        return names if authorization.authorize_cluster(ctx, AclOperation.CLUSTER_ACTION) else set()
+    return authorization.authorized_names(ctx, AclOperation.READ, ResourceType.TOPIC, names)
+
+
+def _read(
+    ctx: RequestContext, request: dict, readable: set[str]
+) -> tuple[list[dict], int, list[Partition], bool]:
     """One pass over the requested partitions: (topics, bytes read, partitions read, any error)."""
     replicas = ctx.broker.replicas
     is_follower = request["replica_id"] >= 0
@@ -52,6 +65,10 @@ def _read(ctx: RequestContext, request: dict) -> tuple[list[dict], int, list[Par
         responses = []
         for wanted in topic["partitions"]:
             index = wanted["partition"]
+            if name not in readable:
+                responses.append(_partition_response(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                had_error = True
+                continue
             partition = replicas.get(name, index)
             if partition is None:
                 responses.append(_partition_response(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
@@ -121,9 +138,10 @@ async def handle_fetch(ctx: RequestContext, request: dict) -> dict:
             "session_id": 0,
             "responses": [],
         }
+    readable = _readable_topics(ctx, request)
     deadline = time.monotonic() + request["max_wait_ms"] / 1000
     while True:
-        topics, total, partitions, had_error = _read(ctx, request)
+        topics, total, partitions, had_error = _read(ctx, request, readable)
         remaining = deadline - time.monotonic()
         if total >= request["min_bytes"] or had_error or remaining <= 0 or not partitions:
             break

@@ -1,10 +1,17 @@
-"""Metadata: brokers, controller and topic/partition leadership; auto-creates topics on request."""
+"""Metadata: brokers, controller and topic/partition leadership; auto-creates topics on request.
+
+With authorization, as Kafka: a full listing leaves out topics the principal may not describe; a
+topic asked for by name or id without Describe is answered TOPIC_AUTHORIZATION_FAILED (whether it
+exists or not), and auto-creation also needs Create on the cluster or the topic.
+"""
 
 from __future__ import annotations
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.metadata.base import MetadataError, TopicMetadata, validate_topic_name
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 
 def _topic_entry(ctx: RequestContext, topic: TopicMetadata) -> dict:
@@ -42,26 +49,57 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
     requested = request["topics"]
     entries = []
     if requested is None or (ctx.version == 0 and not requested):
-        entries = [_topic_entry(ctx, topic) for topic in metadata.topics.values()]
+        described = authorization.authorized_names(
+            ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, metadata.topics, log_denied=False
+        )
+        entries = [
+            _topic_entry(ctx, topic)
+            for topic in metadata.topics.values()
+            if topic.name in described
+        ]
     else:
         may_create = (
             request.get("allow_auto_topic_creation", True)
             and broker.config["auto.create.topics.enable"]
         )
         by_id = {topic.topic_id: topic for topic in metadata.topics.values()}
+        names = [
+            wanted["name"] or by_id[wanted["topic_id"]].name
+            for wanted in requested
+            if wanted["name"] is not None or wanted["topic_id"] in by_id
+        ]
+        described = authorization.authorized_names(
+            ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, names
+        )
+        creatable = (
+            authorization.may_create_topics(
+                ctx, {name for name in described if name not in metadata.topics}
+            )
+            if may_create
+            else set()
+        )
         for wanted in requested:
             name = wanted["name"]
             if name is None:
                 topic = by_id.get(wanted["topic_id"])
-                entries.append(
-                    _topic_entry(ctx, topic)
-                    if topic
-                    else _missing_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, wanted["topic_id"])
-                )
+                if topic is None:
+                    entries.append(
+                        _missing_entry(None, ErrorCode.UNKNOWN_TOPIC_ID, wanted["topic_id"])
+                    )
+                elif topic.name not in described:
+                    entries.append(_missing_entry(None, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                else:
+                    entries.append(_topic_entry(ctx, topic))
+                continue
+            if name not in described:
+                entries.append(_missing_entry(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                 continue
             topic = metadata.topics.get(name)
             if topic is None and validate_topic_name(name) is not None:
                 entries.append(_missing_entry(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                continue
+            if topic is None and may_create and name not in creatable:
+                entries.append(_missing_entry(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                 continue
             if topic is None and may_create:
                 try:
@@ -77,7 +115,10 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
                 entries.append(_topic_entry(ctx, topic))
     brokers = []
     for b in metadata.brokers.values():
-        host, port = ctx.broker.endpoint(ctx.listener, b)
+        endpoint = ctx.broker.endpoint(ctx.listener, b)
+        if endpoint is None:  # not reachable on this listener: left out, as Kafka does
+            continue
+        host, port = endpoint
         brokers.append({"node_id": b.broker_id, "host": host, "port": port, "rack": b.rack})
     return {
         "throttle_time_ms": 0,

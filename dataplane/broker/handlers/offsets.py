@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.broker.partition import Partition
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 EARLIEST_TIMESTAMP = -2
 LATEST_TIMESTAMP = -1
@@ -38,7 +40,16 @@ def _list_offset(partition: Partition, timestamp: int, from_replica: bool) -> tu
     return found
 
 
+def _topics_allowed(
+    ctx: RequestContext, operation: AclOperation, topics: list[dict], key: str
+) -> set[str]:
+    return authorization.authorized_names(
+        ctx, operation, ResourceType.TOPIC, (topic[key] for topic in topics)
+    )
+
+
 async def handle_list_offsets(ctx: RequestContext, request: dict) -> dict:
+    described = _topics_allowed(ctx, AclOperation.DESCRIBE, request["topics"], "name")
     topics = []
     for topic in request["topics"]:
         partitions = []
@@ -53,6 +64,9 @@ async def handle_list_offsets(ctx: RequestContext, request: dict) -> dict:
                 "old_style_offsets": [],
             }
             partitions.append(result)
+            if topic["name"] not in described:
+                result["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             partition, error = _leader_partition(ctx, topic["name"], index)
             if partition is not None:
                 error = partition.check_leader_epoch(wanted.get("current_leader_epoch", -1))
@@ -69,6 +83,11 @@ async def handle_list_offsets(ctx: RequestContext, request: dict) -> dict:
 
 
 async def handle_offset_for_leader_epoch(ctx: RequestContext, request: dict) -> dict:
+    # Followers ask with ClusterAction on the cluster; consumers (KIP-320) with Describe on topics.
+    if authorization.authorize_cluster(ctx, AclOperation.CLUSTER_ACTION, log_denied=False):
+        described = {topic["topic"] for topic in request["topics"]}
+    else:
+        described = _topics_allowed(ctx, AclOperation.DESCRIBE, request["topics"], "topic")
     topics = []
     for topic in request["topics"]:
         partitions = []
@@ -81,6 +100,9 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: dict) -> 
                 "end_offset": -1,
             }
             partitions.append(result)
+            if topic["topic"] not in described:
+                result["error_code"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             partition, error = _leader_partition(ctx, topic["topic"], index)
             if partition is not None:
                 error = partition.check_leader_epoch(wanted.get("current_leader_epoch", -1))
@@ -94,12 +116,16 @@ async def handle_offset_for_leader_epoch(ctx: RequestContext, request: dict) -> 
 
 
 async def handle_delete_records(ctx: RequestContext, request: dict) -> dict:
+    deletable = _topics_allowed(ctx, AclOperation.DELETE, request["topics"], "name")
     topics = []
     for topic in request["topics"]:
         partitions = []
         for wanted in topic["partitions"]:
             index = wanted["partition_index"]
-            partition, error = _leader_partition(ctx, topic["name"], index)
+            if topic["name"] in deletable:
+                partition, error = _leader_partition(ctx, topic["name"], index)
+            else:
+                partition, error = None, ErrorCode.TOPIC_AUTHORIZATION_FAILED
             low_watermark = -1
             if partition is not None:
                 error, low_watermark = partition.delete_records(wanted["offset"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 MAX_EPOCH = 32767
 
@@ -15,7 +17,16 @@ async def handle_init_producer_id(ctx: RequestContext, request: dict) -> dict:
         "producer_id": -1,
         "producer_epoch": -1,
     }
-    if request["transactional_id"] is not None:
+    transactional_id = request["transactional_id"]
+    if transactional_id is not None and not authorization.authorize(
+        ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactional_id
+    ):
+        response["error_code"] = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        return response
+    if transactional_id is None and not authorization.authorize_idempotent_write(ctx):
+        response["error_code"] = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+        return response
+    if transactional_id is not None:
         # Transactions are not served yet; a clear refusal beats a coordinator that never answers.
         response["error_code"] = ErrorCode.INVALID_REQUEST
         return response

@@ -1,19 +1,29 @@
-"""CreateTopics, DeleteTopics and CreatePartitions."""
+"""CreateTopics, DeleteTopics and CreatePartitions.
+
+With authorization, as Kafka: creating needs Create on the cluster or the topic, deleting Delete on
+the topic, adding partitions Alter on the topic; refusals are TOPIC_AUTHORIZATION_FAILED.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.config import ConfigError, validate_topic_configs
 from dataplane.metadata.base import MetadataError, validate_topic_name
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation, ResourceType
 
 log = logging.getLogger(__name__)
 
 
 def _result(name: str, code: ErrorCode, message: str | None = None) -> dict:
     return {"name": name, "error_code": code, "error_message": message}
+
+
+def _unauthorized(name: str) -> dict:
+    return _result(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed")
 
 
 async def _create_one(ctx: RequestContext, topic: dict, validate_only: bool) -> dict:
@@ -63,6 +73,7 @@ async def handle_create_topics(ctx: RequestContext, request: dict) -> dict:
     seen: dict[str, int] = {}
     for topic in request["topics"]:
         seen[topic["name"]] = seen.get(topic["name"], 0) + 1
+    creatable = authorization.may_create_topics(ctx, seen)
     results = []
     for topic in request["topics"]:
         if seen[topic["name"]] > 1:
@@ -70,14 +81,23 @@ async def handle_create_topics(ctx: RequestContext, request: dict) -> dict:
                 _result(topic["name"], ErrorCode.INVALID_REQUEST, "topic named more than once")
             )
             continue
+        if topic["name"] not in creatable:
+            results.append(_unauthorized(topic["name"]))
+            continue
         results.append(await _create_one(ctx, topic, request["validate_only"]))
     return {"throttle_time_ms": 0, "topics": results}
 
 
 async def handle_delete_topics(ctx: RequestContext, request: dict) -> dict:
     broker = ctx.broker
+    deletable = authorization.authorized_names(
+        ctx, AclOperation.DELETE, ResourceType.TOPIC, request["topic_names"]
+    )
     responses = []
     for name in request["topic_names"]:
+        if name not in deletable:
+            responses.append(_unauthorized(name))
+            continue
         if not broker.config["delete.topic.enable"]:
             code, message = ErrorCode.POLICY_VIOLATION, "delete.topic.enable is false"
         else:
@@ -93,9 +113,15 @@ async def handle_delete_topics(ctx: RequestContext, request: dict) -> dict:
 
 async def handle_create_partitions(ctx: RequestContext, request: dict) -> dict:
     metadata = ctx.broker.metadata
+    alterable = authorization.authorized_names(
+        ctx, AclOperation.ALTER, ResourceType.TOPIC, (topic["name"] for topic in request["topics"])
+    )
     results = []
     for topic in request["topics"]:
         name = topic["name"]
+        if name not in alterable:
+            results.append(_unauthorized(name))
+            continue
         existing = metadata.topics.get(name)
         if existing is None:
             results.append(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.protocol.errors import ErrorCode
+from dataplane.security.acl import AclOperation
 from dataplane.security.scram import (
     MECHANISMS,
     ScramMechanism,
@@ -42,6 +44,10 @@ async def handle_describe_user_scram_credentials(ctx: RequestContext, request: d
     assert ctx.broker.metadata is not None
     stored = ctx.broker.metadata.user_configs
     response: dict = {"throttle_time_ms": 0, "error_code": 0, "error_message": None, "results": []}
+    if not authorization.authorize_cluster(ctx, AclOperation.DESCRIBE):
+        response["error_code"] = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+        response["error_message"] = "Cluster authorization failed"
+        return response
     if not request["users"]:  # null or empty: every user, as Kafka
         names = [name for name in sorted(stored) if any(m in stored[name] for m in MECHANISMS)]
         counts: Counter[str] = Counter()
@@ -79,9 +85,14 @@ async def handle_alter_user_scram_credentials(ctx: RequestContext, request: dict
     for kind, alteration in alterations:
         by_user.setdefault(alteration["name"], []).append((kind, alteration))
     results = []
+    may_alter = authorization.authorize_cluster(ctx, AclOperation.ALTER)
     for user, changes in by_user.items():
         result = {"user": user, "error_code": 0, "error_message": None}
         try:
+            if not may_alter:
+                raise _Refused(
+                    ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed"
+                )
             if any(pairs[(user, a["mechanism"])] > 1 for _kind, a in changes):
                 raise _Refused(
                     ErrorCode.DUPLICATE_RESOURCE,
