@@ -20,6 +20,7 @@ from dataplane.groups.offsets_topic import OFFSETS_TOPIC
 from dataplane.metadata.base import (
     DEFAULT_BROKER_ENTITY,
     BrokerInfo,
+    Endpoint,
     MetadataError,
     MetadataStore,
     TopicMetadata,
@@ -84,22 +85,27 @@ class Broker:
             )
             self._servers.append(server)
             bound_ports[listener.name] = server.sockets[0].getsockname()[1]
-        # Each listener answers Metadata and FindCoordinator with its own address for this broker;
-        # the registration (what other brokers and other listeners' clients see) has the
-        # inter-broker listener's.
-        self.advertised_endpoints = {
-            listener.name: (listener.host, listener.port or bound_ports.get(listener.name, 0))
+        # The registration holds every advertised listener: a client is answered, for every
+        # broker, with the endpoint of the listener it came in on.
+        endpoints = tuple(
+            Endpoint(
+                listener.name,
+                listener.host,
+                listener.port or bound_ports.get(listener.name, 0),
+                self.config.security_protocol(listener.name),
+            )
             for listener in self.config.advertised_listeners
-        }
+        )
         inter_broker = self.config.inter_broker_listener_name
-        advertised = next(
-            (a for a in self.config.advertised_listeners if a.name == inter_broker),
-            self.config.advertised_listeners[0],
-        )
-        port = advertised.port or bound_ports.get(advertised.name, 0)
+        advertised = next((e for e in endpoints if e.listener == inter_broker), endpoints[0])
         me = BrokerInfo(
-            self.config.broker_id, advertised.host, port, self.config["broker.rack"] or None
+            self.config.broker_id,
+            advertised.host,
+            advertised.port,
+            self.config["broker.rack"] or None,
+            endpoints,
         )
+        self.advertised_endpoints = {e.listener: (e.host, e.port) for e in endpoints}
         if self.config["zookeeper.connect"]:
             store = ZooKeeperMetadataStore(
                 self.config["zookeeper.connect"],
@@ -175,12 +181,13 @@ class Broker:
         assert self.metadata is not None
         return scram_credentials(self.metadata.user_configs.get(user, {}))
 
-    def endpoint(self, listener: str, broker: BrokerInfo) -> tuple[str, int]:
-        """Where a client on `listener` reaches `broker`: this broker's own address on that listener,
-        another broker's registered (inter-broker) address."""
+    def endpoint(self, listener: str, broker: BrokerInfo) -> tuple[str, int] | None:
+        """Where a client on `listener` reaches `broker`: the broker's registered endpoint on the
+        listener of that name; None if it has none (such brokers are not shown to that client)."""
         if broker.broker_id == self.config.broker_id and listener in self.advertised_endpoints:
             return self.advertised_endpoints[listener]
-        return broker.host, broker.port
+        endpoint = broker.endpoint(listener)
+        return None if endpoint is None else (endpoint.host, endpoint.port)
 
     def apply_dynamic_configs(self) -> None:
         """Bring the dynamic broker configs in metadata into effect. Runs on every metadata change

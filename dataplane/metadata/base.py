@@ -36,11 +36,26 @@ class MetadataError(Exception):
 
 
 @dataclass(frozen=True)
-class BrokerInfo:
-    broker_id: int
+class Endpoint:
+    """Where a broker's advertised listener is reached, and how it must be spoken to."""
+
+    listener: str
     host: str
     port: int
+    security_protocol: str = "PLAINTEXT"
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    broker_id: int
+    host: str  # the inter-broker listener's address
+    port: int
     rack: str | None = None
+    endpoints: tuple[Endpoint, ...] = ()  # every advertised listener
+
+    def endpoint(self, listener: str) -> Endpoint | None:
+        """The broker's endpoint on the listener of that name; None if it has no such listener."""
+        return next((e for e in self.endpoints if e.listener == listener), None)
 
 
 @dataclass

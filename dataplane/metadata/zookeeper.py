@@ -49,6 +49,7 @@ from dataplane.metadata.base import (
     DEFAULT_BROKER_ENTITY,
     BrokerConfigUpdate,
     BrokerInfo,
+    Endpoint,
     MetadataError,
     MetadataStore,
     PartitionState,
@@ -101,6 +102,21 @@ def split_connect(connect: str) -> tuple[str, str]:
 
 def topic_id_bytes(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def broker_info_from_json(broker_id: int, data: bytes) -> BrokerInfo:
+    """A /brokers/ids/<id> registration as Kafka writes it: every listener in `endpoints`
+    (`NAME://host:port`), its security protocol in `listener_security_protocol_map`."""
+    info = json.loads(data)
+    protocols = info.get("listener_security_protocol_map") or {}
+    endpoints = []
+    for text in info.get("endpoints") or ():
+        listener, _, address = text.partition("://")
+        host, _, port = address.rpartition(":")
+        endpoints.append(
+            Endpoint(listener, host.strip("[]"), int(port), protocols.get(listener, listener))
+        )
+    return BrokerInfo(broker_id, info["host"], info["port"], info.get("rack"), tuple(endpoints))
 
 
 def state_json(state: PartitionState) -> bytes:
@@ -321,10 +337,15 @@ class ZooKeeperMetadataStore(MetadataStore):
     async def _register(self) -> None:
         """Create our ephemeral registration; a previous session's may linger until it expires."""
         self._started_registration = True
+        endpoints = self.broker.endpoints or (
+            Endpoint("PLAINTEXT", self.broker.host, self.broker.port),
+        )
         payload = json.dumps(
             {
-                "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
-                "endpoints": [f"PLAINTEXT://{self.broker.host}:{self.broker.port}"],
+                "listener_security_protocol_map": {
+                    e.listener: e.security_protocol for e in endpoints
+                },
+                "endpoints": [f"{e.listener}://{e.host}:{e.port}" for e in endpoints],
                 "jmx_port": -1,
                 "features": {},
                 "host": self.broker.host,
@@ -394,10 +415,7 @@ class ZooKeeperMetadataStore(MetadataStore):
                 data, _ = await asyncio.to_thread(self.zk.get, self.path(f"/brokers/ids/{child}"))
             except NoNodeError:
                 continue
-            info = json.loads(data)
-            brokers[int(child)] = BrokerInfo(
-                int(child), info["host"], info["port"], info.get("rack")
-            )
+            brokers[int(child)] = broker_info_from_json(int(child), data)
         self._brokers = brokers
         self._notify()
 
