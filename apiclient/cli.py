@@ -74,9 +74,14 @@ def cmd_create(api: Api, args: argparse.Namespace) -> int:
         "zookeeper_count": args.zookeepers,
         "default_replication_factor": args.replication_factor or min(3, args.brokers),
     }
+    if args.security_protocol:
+        spec["security_protocol"] = args.security_protocol
     answer = api.create_cluster(spec, args.idempotency_key)
     cluster, operation = answer["cluster"], answer["operation"]
-    print(f"cluster {cluster['name']} ({cluster['id']}), operation {operation['id']}")
+    print(
+        f"cluster {cluster['name']} ({cluster['id']}), {cluster['security_protocol']}, "
+        f"operation {operation['id']}"
+    )
     if not args.wait:
         return 0
     code = follow(api, operation, args.quiet)
@@ -189,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--brokers", type=int, default=3)
     create.add_argument("--zookeepers", type=int, default=1, choices=[1, 3])
     create.add_argument("--replication-factor", type=int)
+    create.add_argument(
+        "--security-protocol",
+        choices=["SASL_SSL", "PLAINTEXT"],
+        help="SASL_SSL (the default): TLS, SCRAM users and ACLs; PLAINTEXT: none of them",
+    )
     create.add_argument("--idempotency-key", help="retries with the same key create nothing new")
     create.add_argument("--wait", action="store_true", help="follow the operation to its end")
     create.set_defaults(run=cmd_create)

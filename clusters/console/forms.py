@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from clusters.models import NodeSize, Region
+from clusters.models import NodeSize, Region, SecurityProtocol
 
 
 class ClusterCreateForm(forms.Form):
@@ -17,6 +17,12 @@ class ClusterCreateForm(forms.Form):
     )
     default_replication_factor = forms.IntegerField(min_value=1, max_value=5, initial=3)
     delete_protection = forms.BooleanField(required=False)
+    security_protocol = forms.ChoiceField(
+        choices=SecurityProtocol.choices,
+        initial=SecurityProtocol.SASL_SSL,
+        help_text="SASL_SSL: clients connect with TLS as Kafka users, ACLs decide what they may "
+        "do. PLAINTEXT: anyone who reaches the client port may do anything.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -45,6 +51,7 @@ class ClusterCreateForm(forms.Form):
             "zookeeper_count": data["zookeeper_count"],
             "default_replication_factor": data["default_replication_factor"],
             "delete_protection": data["delete_protection"],
+            "security_protocol": data["security_protocol"],
         }
 
 

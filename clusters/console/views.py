@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from clusters import selectors, services, tokens, topics
 from clusters.actors import Actor, PermissionDenied, require_write
+from clusters.connection import connection_info
 from clusters.console.forms import ClusterCreateForm, TokenCreateForm, TopicCreateForm
 from clusters.errors import InvalidInput, ServiceError
 from clusters.models import ClusterStatus, Membership
@@ -97,6 +98,7 @@ def _detail_context(actor: Actor, cluster_id) -> dict:
         "running": cluster.status == ClusterStatus.RUNNING,
         "sizes": selectors.node_sizes(cluster.provider).exclude(pk=cluster.node_size_id),
         "versions": selectors.dataplane_versions().exclude(pk=cluster.dataplane_version_id),
+        "connection": connection_info(cluster),
     }
 
 

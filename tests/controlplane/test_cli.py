@@ -24,9 +24,19 @@ def streamplane(platform: Platform, token: str, *args: str) -> subprocess.Comple
 def test_create_list_and_delete_from_the_command_line(platform: Platform, tenant: dict) -> None:
     token = tenant["token"]
     created = streamplane(
-        platform, token, "clusters", "create", "cli-made", "--brokers", "1", "--wait"
+        platform,
+        token,
+        "clusters",
+        "create",
+        "cli-made",
+        "--brokers",
+        "1",
+        "--security-protocol",
+        "PLAINTEXT",
+        "--wait",
     )
     assert created.returncode == 0, created.stderr
+    assert ", PLAINTEXT, operation " in created.stdout
     assert "bootstrap servers: 127." in created.stdout
     # The progress bar counted the four steps of a create to the end.
     assert "4/4" in created.stderr

@@ -150,6 +150,16 @@ def test_create_watch_use_and_delete_a_cluster_in_the_console(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("#metrics").screenshot(path=str(ARTIFACTS / "console-charts.png"))
 
+    # New clusters are SASL_SSL: the connection panel shows how to connect and serves the CA.
+    page.reload()
+    connection = page.locator("#connection")
+    expect(connection).to_contain_text("SASL_SSL")
+    expect(connection).to_contain_text("SCRAM-SHA-512")
+    expect(connection.locator("[data-snippet=kcat]")).to_contain_text("security.protocol=SASL_SSL")
+    ca = page.request.get(connection.locator("#ca-download").get_attribute("href"))
+    assert ca.ok and ca.text().startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE" not in ca.text()
+
     # Each change form previews its plan without changing anything.
     def preview(form_id: str, field: str, value: str, *expected: str) -> None:
         form = page.locator(f"form#{form_id}")
