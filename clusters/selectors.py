@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -35,7 +36,7 @@ def clusters_visible(
 def cluster_get(organisation: Organisation, cluster_id: uuid.UUID | str) -> Cluster:
     try:
         return clusters_visible(organisation, include_deleted=True).get(pk=cluster_id)
-    except (Cluster.DoesNotExist, ValueError, TypeError):
+    except (Cluster.DoesNotExist, ValidationError, ValueError, TypeError):  # a malformed id
         raise Http404("No such cluster.") from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -18,7 +19,7 @@ def operations_visible(organisation: Organisation) -> QuerySet[Operation]:
 def operation_get(organisation: Organisation, operation_id: uuid.UUID | str) -> Operation:
     try:
         return operations_visible(organisation).prefetch_related("steps").get(pk=operation_id)
-    except (Operation.DoesNotExist, ValueError, TypeError):
+    except (Operation.DoesNotExist, ValidationError, ValueError, TypeError):  # a malformed id
         raise Http404("No such operation.") from None
 
 

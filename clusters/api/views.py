@@ -7,7 +7,12 @@ from collections.abc import Callable
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -301,7 +306,9 @@ class ClusterOperations(generics.ListAPIView):
 
 
 class TopicList(APIView):
-    @extend_schema(responses=TopicSerializer(many=True))
+    @extend_schema(
+        responses=inline_serializer("TopicListResponse", {"results": TopicSerializer(many=True)})
+    )
     def get(self, request: Request, cluster_id) -> Response:
         cluster = selectors.cluster_get(actor_for(request).organisation, cluster_id)
         return Response({"results": [_topic_dict(t) for t in topics.topics_of(cluster)]})
