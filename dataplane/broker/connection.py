@@ -102,15 +102,26 @@ class KafkaConnection(asyncio.BufferedProtocol):
         except (OSError, ConnectionError, TimeoutError) as exc:
             if self._closed:  # the broker closed it (shutdown, firewall), not the client
                 return
-            # Scanners, clients that distrust our certificate, client certificates we do not
-            # trust: the connection goes, the broker serves on.
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            log.warning(
-                "TLS handshake failed",
-                extra={"client": self.peer, "listener": self.listener, "reason": reason},
-            )
-            self.broker.stats.record_failed_authentication()
             self._closed = True
+            if isinstance(exc, ssl.SSLError):
+                # A client that distrusts our certificate, a client certificate we do not trust,
+                # not TLS at all: the connection goes, the broker serves on.
+                log.warning(
+                    "TLS handshake failed",
+                    extra={
+                        "client": self.peer,
+                        "listener": self.listener,
+                        "reason": exc.reason or str(exc),
+                    },
+                )
+                self.broker.stats.record_failed_authentication()
+            else:
+                # Gone or silent before a TLS message was exchanged (port probes, health checks):
+                # a disconnect, not a failed authentication.
+                log.debug(
+                    "connection closed during the TLS handshake",
+                    extra={"client": self.peer, "listener": self.listener, "error": repr(exc)},
+                )
             transport.abort()
             self.broker.connections.discard(self)
             return

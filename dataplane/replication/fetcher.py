@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import time
 from collections import deque
 from typing import TYPE_CHECKING
@@ -103,12 +104,23 @@ class PeerConnection:
 
     @classmethod
     async def open(
-        cls, host: str, port: int, client_id: str, timeout: float, max_frame_size: int
+        cls,
+        host: str,
+        port: int,
+        client_id: str,
+        timeout: float,
+        max_frame_size: int,
+        tls: ssl.SSLContext | None = None,
     ) -> PeerConnection:
-        """Connect to `host:port`; responses larger than `max_frame_size` close the connection."""
+        """Connect to `host:port` (over TLS with `tls`, the peer verified as `host`); responses
+        larger than `max_frame_size` close the connection."""
         transport, frames = await asyncio.wait_for(
             asyncio.get_running_loop().create_connection(
-                lambda: _ResponseFrames(max_frame_size), host, port
+                lambda: _ResponseFrames(max_frame_size),
+                host,
+                port,
+                ssl=tls,
+                server_hostname=host if tls is not None else None,
             ),
             timeout,
         )
@@ -156,12 +168,16 @@ class ReplicaFetcher:
             broker = self.manager.replicas.metadata.brokers.get(self.leader)
             if broker is None:
                 raise ConnectionError(f"leader {self.leader} is not registered")
+            # A registration's host and port are its inter-broker listener's, also in those
+            # written before registrations named every listener.
+            endpoint = broker.endpoint(self.manager.listener)
             self._connection = await PeerConnection.open(
-                broker.host,
-                broker.port,
+                endpoint.host if endpoint else broker.host,
+                endpoint.port if endpoint else broker.port,
                 f"replica-fetcher-{self.manager.broker_id}",
                 10,
                 self.manager.config["socket.request.max.bytes"],
+                self.manager.tls,
             )
         return self._connection
 
@@ -185,8 +201,11 @@ class ReplicaFetcher:
                 TimeoutError,
                 ConnectionError,
             ) as exc:
-                log.debug(
-                    "fetch from leader failed", extra={"leader": self.leader, "error": str(exc)}
+                # A TLS refusal (an untrusted or misnamed peer) does not heal by retrying.
+                log.log(
+                    logging.WARNING if isinstance(exc, ssl.SSLError) else logging.DEBUG,
+                    "fetch from leader failed",
+                    extra={"leader": self.leader, "error": str(exc)},
                 )
                 if self._connection is not None:
                     self._connection.close()
@@ -367,6 +386,14 @@ class ReplicaFetcherManager:
         # Read at every fetch: `follower.replication.throttled.rate` may change while we run.
         self.throttle = Throttle(lambda: self.config["follower.replication.throttled.rate"])
         self.stopped = False
+        # Leaders are reached on the inter-broker listener, over TLS (our keystore as client
+        # certificate) when it is an SSL listener.
+        self.listener = self.config.inter_broker_listener_name
+        self.tls = (
+            self.config.ssl_client_context(self.listener)
+            if self.config.security_protocol(self.listener) == "SSL"
+            else None
+        )
 
     def is_throttled(self, key: TopicPartition) -> bool:
         topic = self.replicas.metadata.topics.get(key[0])

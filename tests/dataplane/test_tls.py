@@ -598,3 +598,30 @@ def test_the_broker_refuses_to_start_with_unusable_key_material(tmp_path: Path) 
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_the_inter_broker_listener_may_be_ssl_but_not_sasl(
+    material: tuple[CertificateAuthority, Path],
+) -> None:
+    ca, _directory = material
+    keystore = ca.issue("inter-broker", "broker").keystore
+    settings = {
+        "listeners": f"CLIENT://{HOST}:0,INTERNAL://{HOST}:0",
+        "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL",
+        "zookeeper.connect": f"{HOST}:2181",
+        "ssl.keystore.location": str(keystore),
+    }
+    with pytest.raises(ConfigError, match=r"'CLIENT' uses SASL_SSL; .* must be PLAINTEXT or SSL"):
+        BrokerConfig.from_mapping({**settings, "inter.broker.listener.name": "CLIENT"})
+    # Followers verify their leaders: an SSL inter-broker listener needs a truststore.
+    with pytest.raises(ConfigError, match=r"listener INTERNAL: ssl.truststore.location: required"):
+        BrokerConfig.from_mapping({**settings, "inter.broker.listener.name": "INTERNAL"})
+    config = BrokerConfig.from_mapping(
+        {
+            **settings,
+            "inter.broker.listener.name": "INTERNAL",
+            "ssl.truststore.location": str(ca.truststore),
+        }
+    )
+    context = config.ssl_client_context("INTERNAL")
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
