@@ -157,7 +157,13 @@ class FirewallList(APIView):
 
 
 class FirewallDetail(APIView):
-    @extend_schema(responses={204: None}, summary="Stop allowing a network")
+    @extend_schema(
+        responses={204: None},
+        summary="Stop allowing a network",
+        description="Open connections from it are closed. The last network of the list stays "
+        "(409 conflict): an empty list would mean any address, so allowing every address is "
+        "said explicitly with 0.0.0.0/0 and ::/0.",
+    )
     def delete(self, request: Request, cluster_id, cidr: str) -> Response:
         cluster = _cluster(request, cluster_id)
         services.firewall_rule_delete(actor=actor_for(request), cluster=cluster, cidr=cidr)

@@ -145,10 +145,10 @@ def logs_in(client: dict[str, Any]) -> bool:
 
 def produce(client: dict[str, Any], topic: str) -> KafkaError | None:
     """Produce one record; the delivery error, or None when it was written."""
-    producer = Producer({**client, "message.timeout.ms": 8000})
+    producer = Producer({**client, "message.timeout.ms": 20000})
     delivered: list[KafkaError | None] = []
     producer.produce(topic, b"record", on_delivery=lambda err, _msg: delivered.append(err))
-    producer.flush(12)
+    producer.flush(25)
     assert delivered, "the producer never reported the delivery"
     return delivered[0]
 
@@ -544,6 +544,10 @@ def test_users_acls_and_firewall_on_a_real_cluster(
                 "sasl.password": password,
                 "ssl.ca.location": str(ca_file),
             }
+
+        for topic in ("orders-eu", "orders-us", "payments"):
+            made = api.post(f"/clusters/{cluster_id}/topics/", json={"name": topic})
+            assert made.status_code == 201, made.text
 
         # A user from the CLI: the password is all its standard output.
         made = cli(platform, tenant["token"], "users", "create", name, "shop")
