@@ -4,18 +4,26 @@ handshake (python's ssl) with the broker as server and the control plane as clie
 from __future__ import annotations
 
 import ipaddress
+import shlex
 import socket
 import ssl
+import stat
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer, KafkaException
+from confluent_kafka.admin import AdminClient
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from clusters import pki
+from tests.controlplane.conftest import cluster_payload
+from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 
 def _certificate(pem: str) -> x509.Certificate:
@@ -158,3 +166,174 @@ def test_the_broker_refuses_a_client_certificate_from_another_ca(
     stranger = pki.issue_client_certificate(pki.create_ca("another"))
     with pytest.raises((ssl.SSLError, ConnectionError)):
         _handshake(tmp_path, ca, stranger, ca.certificate_pem, "127.0.0.1")
+
+
+# --- end to end: a default cluster, from nothing to SCRAM clients over TLS ----------------------
+
+
+def _fill(snippet: str, username: str, password: str) -> str:
+    return snippet.replace("<username>", username).replace("<password>", password)
+
+
+def _reachable(settings: dict[str, str]) -> bool:
+    """Whether a client with these settings gets the cluster's metadata."""
+    admin = AdminClient({**settings, "socket.timeout.ms": 5000, "log_level": 0})
+    try:
+        admin.list_topics(timeout=8)
+    except KafkaException:
+        return False
+    return True
+
+
+def test_a_default_cluster_serves_scram_clients_over_tls(
+    platform: Platform, tenant: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = platform.api(tenant["token"])
+    name = f"secured-{uuid.uuid4().hex[:6]}"
+    payload = cluster_payload(name, brokers=2)
+    del payload["security_protocol"]
+    refused = api.post("/clusters/", json={**payload, "security_protocol": "SSL"})
+    assert refused.status_code == 400 and "security_protocol" in refused.json()["errors"]
+
+    created = api.post("/clusters/", json=payload)
+    assert created.status_code == 202, created.text
+    assert created.json()["cluster"]["security_protocol"] == "SASL_SSL"
+    cluster_id = created.json()["cluster"]["id"]
+    try:
+        # The create operation's round trip ran over the INTERNAL listener with mutual TLS, and
+        # replication between the two brokers too (a record written with acks=all, RF 2).
+        operation = platform.wait_operation(api, created.json()["operation"]["id"], timeout=300)
+        assert operation["state"] == "succeeded", (operation, platform.describe_failure())
+        step_logs = "\n".join(s["log"] for s in operation["steps"])
+        assert "(RF 2): record written and read back" in step_logs
+        assert "PRIVATE KEY" not in step_logs
+
+        cluster = api.get(f"/clusters/{cluster_id}/").json()
+        info = api.get(f"/clusters/{cluster_id}/connection/").json()
+        assert info["bootstrap_servers"] == cluster["bootstrap_servers"] != ""
+        assert info["security_protocol"] == "SASL_SSL"
+        assert info["sasl_mechanisms"] == ["SCRAM-SHA-256", "SCRAM-SHA-512"]
+        assert info["ca_required"] is True
+        assert set(info["snippets"]) == {"confluent_kafka", "kafka_python", "kcat"}
+        assert all(
+            server in snippet
+            for server in info["bootstrap_servers"].split(",")
+            for snippet in info["snippets"].values()
+        )
+
+        ca = api.get(info["ca_certificate_url"])
+        assert ca.status_code == 200, ca.text
+        assert ca.headers["content-type"] == "application/x-pem-file"
+        assert ca.text.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE" not in ca.text
+        (tmp_path / "ca.pem").write_text(ca.text)
+
+        # Each broker holds its keystore privately and the CA beside it.
+        rows = platform.sql(
+            "SELECT provider_ref FROM clusters_node WHERE cluster_id = %s AND role = 'broker'",
+            cluster_id,
+        )
+        for (node_dir,) in rows:
+            keystore = Path(node_dir) / "conf" / "keystore.pem"
+            assert stat.S_IMODE(keystore.stat().st_mode) == 0o600
+            assert "PRIVATE KEY" in keystore.read_text()
+            assert (Path(node_dir) / "conf" / "ca.pem").read_text() == ca.text
+
+        # The control plane manages topics as a super user over its own listener.
+        topic = api.post(
+            f"/clusters/{cluster_id}/topics/", json={"name": "orders", "partitions": 2}
+        )
+        assert topic.status_code == 201, topic.text
+        user = api.post(f"/clusters/{cluster_id}/users/", json={"name": "shop"})
+        assert user.status_code == 201, user.text
+        password = user.json()["password"]
+        for preset in (
+            {"preset": "producer", "principal": "User:shop", "topic_prefix": "orders"},
+            {
+                "preset": "consumer",
+                "principal": "User:shop",
+                "topic_prefix": "orders",
+                "group": "shop-readers",
+            },
+        ):
+            granted = api.post(f"/clusters/{cluster_id}/acls/presets/", json=preset)
+            assert granted.status_code == 201, granted.text
+
+        # The snippets work as pasted, with the CA file beside them.
+        monkeypatch.chdir(tmp_path)
+        namespace: dict = {}
+        exec(_fill(info["snippets"]["confluent_kafka"], "shop", password), namespace)
+        settings = namespace["config"]
+        producer = namespace["producer"]
+        failures: list = []
+        for i in range(100):
+            producer.produce(
+                "orders", f"order-{i}".encode(), on_delivery=lambda e, _m: e and failures.append(e)
+            )
+        assert producer.flush(60) == 0 and failures == []
+        consumer = Consumer(
+            {
+                **settings,
+                "group.id": "shop-readers",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe(["orders"])
+        values: list[bytes] = []
+        try:
+            wait_until(
+                lambda: (
+                    values.extend(m.value() for m in consumer.consume(100, 1.0) if not m.error())
+                    or len(values) >= 100
+                ),
+                60,
+                "the orders to be consumed over SASL_SSL",
+            )
+        finally:
+            consumer.close()
+        assert sorted(values) == sorted(f"order-{i}".encode() for i in range(100))
+
+        namespace = {}
+        exec(_fill(info["snippets"]["kafka_python"], "shop", password), namespace)
+        sent = namespace["producer"].send("orders", b"from kafka-python").get(timeout=30)
+        assert sent.topic == "orders"
+        namespace["producer"].close()
+
+        # kcat's -X settings are librdkafka's: the same settings reach the cluster.
+        kcat = shlex.split(_fill(info["snippets"]["kcat"], "shop", password))
+        assert kcat[:3] == ["kcat", "-b", info["bootstrap_servers"]]
+        kcat_settings = dict(kcat[i + 1].split("=", 1) for i in range(len(kcat)) if kcat[i] == "-X")
+        assert _reachable({"bootstrap.servers": kcat[2], **kcat_settings})
+
+        # A client that does not trust the cluster's CA, one with a wrong password, and one
+        # speaking PLAINTEXT to the client port all get nothing.
+        (tmp_path / "other-ca.pem").write_text(pki.create_ca("another").certificate_pem)
+        assert _reachable(settings)
+        assert not _reachable({**settings, "ssl.ca.location": str(tmp_path / "other-ca.pem")})
+        assert not _reachable({**settings, "sasl.password": "not-" + password})
+        assert not _reachable({"bootstrap.servers": info["bootstrap_servers"]})
+    finally:
+        deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": name})
+        assert deleted.status_code == 202, deleted.text
+        assert platform.wait_operation(api, deleted.json()["id"])["state"] == "succeeded"
+
+
+def test_a_plaintext_cluster_has_no_ca(platform: Platform, tenant: dict[str, str]) -> None:
+    api = platform.api(tenant["token"])
+    name = f"plain-{uuid.uuid4().hex[:6]}"
+    created = api.post("/clusters/", json=cluster_payload(name))
+    assert created.status_code == 202, created.text
+    cluster_id = created.json()["cluster"]["id"]
+    try:
+        assert created.json()["cluster"]["security_protocol"] == "PLAINTEXT"
+        info = api.get(f"/clusters/{cluster_id}/connection/").json()
+        assert info["security_protocol"] == "PLAINTEXT" and info["sasl_mechanisms"] == []
+        assert info["ca_required"] is False and info["ca_certificate_url"] is None
+        assert "security.protocol" not in info["snippets"]["confluent_kafka"]
+        missing = api.get(f"/clusters/{cluster_id}/ca.pem")
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+        platform.wait_operation(api, created.json()["operation"]["id"], timeout=300)
+    finally:
+        deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": name})
+        assert deleted.status_code == 202, deleted.text
+        platform.wait_operation(api, deleted.json()["id"])
