@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from confluent_kafka import (
     Consumer,
@@ -23,7 +24,9 @@ from confluent_kafka.admin import (
 )
 
 from clusters.errors import ClusterUnreachable, Conflict, InvalidInput
-from clusters.models import INTERNAL_LISTENER_PORT, Cluster
+
+if TYPE_CHECKING:  # the Kafka calls below work without Django set up (tests, tools)
+    from clusters.models import Cluster
 
 TIMEOUT_S = 15.0
 
@@ -40,6 +43,8 @@ def client_config(cluster: Cluster, *, brokers: Collection[int] | None = None) -
     """librdkafka settings for the control plane talking to `cluster`: where to connect and how to
     authenticate. Every control-plane Kafka client starts from these. `brokers` limits the
     bootstrap servers to those broker ids (e.g. the ones staying in a scale-in)."""
+    from clusters.models import INTERNAL_LISTENER_PORT
+
     nodes = [n for n in cluster.brokers if n.host and (brokers is None or n.index in brokers)]
     if not cluster.is_secured:
         return {"bootstrap.servers": ",".join(f"{n.host}:{n.port}" for n in nodes)}
