@@ -158,6 +158,13 @@ class NotificationChannel(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as shown and recorded after creation: a password or token in it masked."""
+        from clusters.redaction import redact_url
+
+        return redact_url(self.url)
+
     def secret(self) -> str:
         from clusters.secrets import decrypt_json
 

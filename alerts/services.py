@@ -377,7 +377,7 @@ def _channel_details(channel: NotificationChannel) -> dict[str, Any]:
     return {
         "kind": channel.kind,
         "cluster": str(channel.cluster_id) if channel.cluster_id else None,
-        "url": channel.url,
+        "url": channel.shown_url,
         "email_to": channel.email_to,
         "min_severity": channel.min_severity,
         "enabled": channel.enabled,

@@ -116,6 +116,11 @@ class SilenceCreateSerializer(serializers.Serializer):
 
 
 class ChannelSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(
+        source="shown_url",
+        read_only=True,
+        help_text="The webhook's URL, any password or token in it masked.",
+    )
     cluster = serializers.UUIDField(
         source="cluster_id",
         read_only=True,
