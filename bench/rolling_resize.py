@@ -97,6 +97,8 @@ def main() -> None:
                     "region": "local",
                     "node_size": "dev-small",
                     "broker_count": 3,
+                    # The bench's producer and consumer are plain Kafka clients.
+                    "security_protocol": "PLAINTEXT",
                 },
             ).json()
             operation = platform.wait_operation(api, created["operation"]["id"], timeout=600)
