@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataplane.security.firewall import parse_allowed_cidrs
 from dataplane.security.tls import TlsError, TlsSettings, client_context, server_context
 
 LONG_MAX = 2**63 - 1
@@ -89,6 +90,14 @@ class TopicConfigDef:
 
 def _at_least(minimum: int) -> Callable[[int], bool]:
     return lambda value: value >= minimum
+
+
+def _are_cidrs(value: str) -> bool:
+    try:
+        parse_allowed_cidrs(value)
+    except ValueError:
+        return False
+    return True
 
 
 TOPIC_CONFIG_DEFS: dict[str, TopicConfigDef] = {
@@ -208,6 +217,9 @@ BROKER_DEFAULTS: dict[str, tuple[str, str]] = {
     "ssl.client.auth": ("string", "none"),  # none, requested or required
     "ssl.enabled.protocols": ("string", "TLSv1.2,TLSv1.3"),
     "ssl.endpoint.identification.algorithm": ("string", "https"),  # empty: no address check
+    # The listener firewall (dynamic): client addresses every listener but the inter-broker one
+    # accepts, comma-separated CIDRs; empty: any address.
+    "connections.allowed.cidrs": ("string", ""),
     # Empty: no authorization. Kafka's ACL authorizer class names enable ours (ACLs in metadata).
     "authorizer.class.name": ("string", ""),
     "super.users": ("string", ""),  # principals allowed everything, semicolon-separated
@@ -301,6 +313,11 @@ DYNAMIC_BROKER_CONFIG_DEFS: dict[str, DynamicBrokerConfigDef] = {
             "bytes per second, or -1 for no limit",
         ),
         DynamicBrokerConfigDef("log.dirs.quota.bytes", _at_least(-1), "bytes, or -1 for no quota"),
+        DynamicBrokerConfigDef(
+            "connections.allowed.cidrs",
+            _are_cidrs,
+            "comma-separated CIDR blocks such as 10.0.0.0/8,192.0.2.7/32, or empty for any address",
+        ),
     )
 }
 

@@ -72,6 +72,7 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self._reading_paused = False
         self._closed = False
         self.peer = "?"
+        self.address = ""  # the client's IP address, as the listener firewall sees it
         self._transport: asyncio.Transport | None = None
         self._sender: asyncio.Task[None] | None = None
         self._handshake: asyncio.Task[None] | None = None
@@ -83,6 +84,16 @@ class KafkaConnection(asyncio.BufferedProtocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.address = peer[0] if peer else ""
+        if not self.broker.admits(self.listener, self.address):
+            log.warning(
+                "connection refused by connections.allowed.cidrs",
+                extra={"client": self.peer, "listener": self.listener},
+            )
+            self.broker.stats.record_connection_refused()
+            self._closed = True
+            transport.abort()
+            return
         self.broker.connections.add(self)
         if self._tls is None:
             self._serve(transport)

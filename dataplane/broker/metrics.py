@@ -78,6 +78,10 @@ METRICS: dict[str, tuple[str, str]] = {
         "counter",
         "Connections that failed to authenticate (Kafka's failed-authentication-total).",
     ),
+    "connections_refused_total": (
+        "counter",
+        "Connections closed at accept: their address is outside connections.allowed.cidrs.",
+    ),
     "connections": ("gauge", "Open connections."),
     "uptime_seconds": ("gauge", "Seconds since the broker started."),
     "log_dirs_used_bytes": ("gauge", "Bytes of log segments in this broker's log directories."),
@@ -247,6 +251,7 @@ def broker_facts(broker: Broker) -> dict[str, Any]:
         "replication_bytes_in_total": stats.replication_bytes_in,
         "replication_bytes_out_total": stats.replication_bytes_out,
         "failed_authentication_total": stats.failed_authentication,
+        "connections_refused_total": stats.connections_refused,
         "connections": len(broker.connections),
         "uptime_seconds": round(time.monotonic() - broker.started, 1),
         "log_dirs_used_bytes": health["log_dirs_used_bytes"],

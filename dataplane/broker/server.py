@@ -30,6 +30,7 @@ from dataplane.metadata.standalone import StandaloneMetadataStore
 from dataplane.metadata.zookeeper import ZooKeeperMetadataStore
 from dataplane.protocol.errors import ErrorCode
 from dataplane.replication.fetcher import ReplicaFetcherManager
+from dataplane.security.firewall import is_allowed, parse_allowed_cidrs
 from dataplane.security.scram import ScramCredential, scram_credentials
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Broker:
         self._dynamic_configs: tuple[dict[str, str], dict[str, str]] | None = None
         self.advertised_endpoints: dict[str, tuple[str, int]] = {}  # by listener name
         self._sasl_secret = b""  # set from the cluster id once metadata is loaded
+        # connections.allowed.cidrs, parsed; kept current by apply_dynamic_configs.
+        self.allowed_networks = parse_allowed_cidrs(config["connections.allowed.cidrs"])
         self.replicas: ReplicaManager
         self.groups: GroupCoordinator
 
@@ -210,6 +213,23 @@ class Broker:
                 "dynamic broker configs in effect",
                 extra={"changed": {name: self.config[name] for name in sorted(changed)}},
             )
+        if "connections.allowed.cidrs" in changed:
+            self.allowed_networks = parse_allowed_cidrs(self.config["connections.allowed.cidrs"])
+            for connection in list(self.connections):
+                if not self.admits(connection.listener, connection.address):
+                    log.warning(
+                        "closing a connection connections.allowed.cidrs no longer allows",
+                        extra={"client": connection.peer, "listener": connection.listener},
+                    )
+                    connection.close()
+
+    def admits(self, listener: str, address: str) -> bool:
+        """Whether a client at `address` may use `listener`: the listener firewall
+        (connections.allowed.cidrs) holds on every listener but the inter-broker one, so that
+        brokers always reach each other."""
+        if listener == self.config.inter_broker_listener_name:
+            return True
+        return is_allowed(self.allowed_networks, address)
 
     @property
     def bound_port(self) -> int:

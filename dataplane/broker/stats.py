@@ -77,6 +77,7 @@ class BrokerStats:
         self.replication_bytes_in = 0
         self.replication_bytes_out = 0
         self.failed_authentication = 0
+        self.connections_refused = 0
 
     def for_request(self, api_key: int, request: dict) -> RequestStats:
         if api_key == _FETCH_KEY:
@@ -119,3 +120,8 @@ class BrokerStats:
         handshake). Kafka's socket-server failed-authentication-total; counted even when
         recording is off, as it is rare and matters for security."""
         self.failed_authentication += 1
+
+    def record_connection_refused(self) -> None:
+        """A connection from an address the listener firewall (connections.allowed.cidrs) does not
+        allow was closed at accept; counted even when recording is off, like failed logins."""
+        self.connections_refused += 1

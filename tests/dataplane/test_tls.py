@@ -27,6 +27,7 @@ import kafka.admin
 import kafka.errors
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka.admin import UserScramCredentialUpsertion
 
 from dataplane.config import BrokerConfig, ConfigError
@@ -453,6 +454,15 @@ def test_tls_older_than_1_2_is_refused(tls_broker: TlsBroker) -> None:
         pytest.raises(ssl.SSLError),
     ):
         context.wrap_socket(raw, server_hostname=HOST)
+
+
+def test_the_key_password_is_described_as_sensitive(tls_broker: TlsBroker) -> None:
+    admin = AdminClient({"bootstrap.servers": tls_broker.bootstrap("PLAINTEXT")})
+    resource = ConfigResource(ResourceType.BROKER, "0")
+    entries = admin.describe_configs([resource])[resource].result(TIMEOUT)
+    password = entries["ssl.key.password"]
+    assert password.is_sensitive and password.value is None
+    assert entries["ssl.keystore.location"].value.endswith("broker.keystore.pem")
 
 
 # --- principals ---------------------------------------------------------------------------------

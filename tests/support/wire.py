@@ -133,8 +133,12 @@ class WireClient:
         port: int,
         timeout: float = 10.0,
         client_id: str | None = "wire-test",
+        source: str | None = None,
     ) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        # `source`: the local address to connect from (another loopback address, say).
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=(source, 0) if source else None
+        )
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.client_id = client_id

@@ -55,7 +55,7 @@ _REFUSALS = {
 }
 
 # Credentials: described without their value, as Kafka does for password settings.
-SENSITIVE_BROKER_CONFIGS = frozenset({"health.report.token"})
+SENSITIVE_BROKER_CONFIGS = frozenset({"health.report.token", "ssl.key.password"})
 
 
 def _text(value: object) -> str:
