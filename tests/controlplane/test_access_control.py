@@ -372,3 +372,32 @@ def test_expired_and_revoked_tokens_are_refused(org_a: Member) -> None:
             answer = send(client(token=secret), method, "/api/v1/clusters/")
             assert answer.status_code == 401, (method, answer.content)
             assert answer.json()["code"] == "authentication_failed"
+
+
+def test_a_generic_view_over_every_organisations_objects_still_hides_them(
+    org_b: Member, objects_of_a: dict[str, str]
+) -> None:
+    """A view that looks objects up in an unscoped queryset (a mistake a new view could make) is
+    still refused another organisation's object, by the default permission's object check."""
+    from rest_framework import generics, serializers
+    from rest_framework.test import APIRequestFactory
+
+    from clusters.models import Cluster
+
+    class Unscoped(generics.RetrieveAPIView):
+        queryset = Cluster.objects.all()
+        lookup_url_kwarg = "cluster_id"
+        serializer_class = serializers.Serializer
+
+    cluster_id = objects_of_a["cluster_id"]
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {org_b.token}")
+    answer = Unscoped.as_view()(request, cluster_id=cluster_id)
+    assert answer.status_code == 404, answer.data
+
+    # The same view serves the caller's own object.
+    own = Cluster.objects.get(pk=cluster_id)
+    own.pk = None
+    own.organisation = org_b.user.membership.organisation
+    own.save()
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {org_b.token}")
+    assert Unscoped.as_view()(request, cluster_id=str(own.pk)).status_code == 200
