@@ -111,3 +111,39 @@ def authorize_idempotent_write(ctx: RequestContext) -> bool:
             },
         )
     return allowed
+
+
+# The operations Kafka reports on each resource type (AclEntry.supportedOperations).
+_SUPPORTED_OPERATIONS = {
+    ResourceType.TOPIC: (
+        AclOperation.READ,
+        AclOperation.WRITE,
+        AclOperation.CREATE,
+        AclOperation.DESCRIBE,
+        AclOperation.DELETE,
+        AclOperation.ALTER,
+        AclOperation.DESCRIBE_CONFIGS,
+        AclOperation.ALTER_CONFIGS,
+    ),
+    ResourceType.GROUP: (AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE),
+    ResourceType.CLUSTER: (
+        AclOperation.CREATE,
+        AclOperation.CLUSTER_ACTION,
+        AclOperation.DESCRIBE_CONFIGS,
+        AclOperation.ALTER_CONFIGS,
+        AclOperation.IDEMPOTENT_WRITE,
+        AclOperation.ALTER,
+        AclOperation.DESCRIBE,
+    ),
+}
+
+
+def authorized_operations(ctx: RequestContext, resource_type: ResourceType, name: str) -> int:
+    """Kafka's authorized-operations bit field (bit n: the operation with code n) for Metadata and
+    DescribeGroups: every supported operation without an authorizer, else those allowed."""
+    allowed = [
+        operation
+        for operation in _SUPPORTED_OPERATIONS[resource_type]
+        if authorize(ctx, operation, resource_type, name, log_denied=False)
+    ]
+    return sum(1 << operation for operation in allowed)

@@ -17,7 +17,7 @@ import kafka
 import kafka.admin
 import kafka.errors
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -336,6 +336,12 @@ def test_consuming_needs_read_on_the_topic_and_on_the_group(
     )
     create_acls(acl_broker, [allow("carol", AclOperation.READ, ResourceType.TOPIC, "ledger")])
     assert consume_one(acl_broker, "carol", "ledger", "ledger-readers") == b"first in ledger"
+    admin = admin_client(acl_broker, "carol")
+    described = admin.describe_consumer_groups(
+        ["ledger-readers"], include_authorized_operations=True
+    )
+    group = described["ledger-readers"].result(TIMEOUT)
+    assert sorted(group.authorized_operations) == sorted([AclOperation.READ, AclOperation.DESCRIBE])
 
     consumer = kafka.KafkaConsumer(
         "ledger",
@@ -432,6 +438,29 @@ def test_metadata_does_not_reveal_topics_the_user_cannot_describe(
         acl_broker, [allow("frank", AclOperation.DESCRIBE, ResourceType.TOPIC, "visible-topic")]
     )
     assert topics_seen(acl_broker, "frank") == {"visible-topic"}
+    # Asked for, Metadata reports what the principal may do with each topic (KIP-430).
+    for user, operations in (
+        ("frank", [AclOperation.DESCRIBE]),
+        (
+            "admin",
+            [
+                AclOperation.READ,
+                AclOperation.WRITE,
+                AclOperation.CREATE,
+                AclOperation.DELETE,
+                AclOperation.ALTER,
+                AclOperation.DESCRIBE,
+                AclOperation.DESCRIBE_CONFIGS,
+                AclOperation.ALTER_CONFIGS,
+            ],
+        ),
+    ):
+        admin = admin_client(acl_broker, user)
+        described = admin.describe_topics(
+            TopicCollection(["visible-topic"]), include_authorized_operations=True
+        )
+        topic = described["visible-topic"].result(TIMEOUT)
+        assert sorted(topic.authorized_operations) == sorted(operations)
     assert {"visible-topic", "hidden-topic", "payments"} <= topics_seen(acl_broker, "admin")
     # Asked by name, a topic that cannot be described is an authorization error, existing or not,
     # and is not auto-created.

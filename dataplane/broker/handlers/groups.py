@@ -17,6 +17,7 @@ from dataplane.protocol.errors import ErrorCode
 from dataplane.security.acl import AclOperation, ResourceType
 
 GROUP_KEY_TYPE = 0
+UNREPORTED_OPERATIONS = -(2**31)  # Kafka's "not asked for" in the authorized-operations field
 
 
 def _coordinator(ctx: RequestContext) -> GroupCoordinator:
@@ -338,6 +339,11 @@ async def handle_describe_groups(ctx: RequestContext, request: dict) -> dict:
             "protocol_type": "",
             "protocol_data": "",
             "members": [],
+            "authorized_operations": authorization.authorized_operations(
+                ctx, ResourceType.GROUP, group_id
+            )
+            if request.get("include_authorized_operations", False)
+            else UNREPORTED_OPERATIONS,
         }
         if group is not None:
             stable = group.state == GroupState.STABLE

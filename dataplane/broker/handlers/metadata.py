@@ -11,10 +11,12 @@ from dataplane.broker import authorization
 from dataplane.broker.context import RequestContext
 from dataplane.metadata.base import MetadataError, TopicMetadata, validate_topic_name
 from dataplane.protocol.errors import ErrorCode
-from dataplane.security.acl import AclOperation, ResourceType
+from dataplane.security.acl import CLUSTER_NAME, AclOperation, ResourceType
+
+UNREPORTED_OPERATIONS = -(2**31)  # Kafka's "not asked for" in the authorized-operations fields
 
 
-def _topic_entry(ctx: RequestContext, topic: TopicMetadata) -> dict:
+def _topic_entry(ctx: RequestContext, topic: TopicMetadata, with_operations: bool = False) -> dict:
     live = ctx.broker.metadata.brokers
     partitions = []
     for index, state in sorted(topic.partitions.items()):
@@ -36,6 +38,11 @@ def _topic_entry(ctx: RequestContext, topic: TopicMetadata) -> dict:
         "topic_id": topic.topic_id,
         "is_internal": topic.internal,
         "partitions": partitions,
+        "topic_authorized_operations": authorization.authorized_operations(
+            ctx, ResourceType.TOPIC, topic.name
+        )
+        if with_operations
+        else UNREPORTED_OPERATIONS,
     }
 
 
@@ -47,13 +54,14 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
     broker = ctx.broker
     metadata = broker.metadata
     requested = request["topics"]
+    with_operations = request.get("include_topic_authorized_operations", False)
     entries = []
     if requested is None or (ctx.version == 0 and not requested):
         described = authorization.authorized_names(
             ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, metadata.topics, log_denied=False
         )
         entries = [
-            _topic_entry(ctx, topic)
+            _topic_entry(ctx, topic, with_operations)
             for topic in metadata.topics.values()
             if topic.name in described
         ]
@@ -89,7 +97,7 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
                 elif topic.name not in described:
                     entries.append(_missing_entry(None, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                 else:
-                    entries.append(_topic_entry(ctx, topic))
+                    entries.append(_topic_entry(ctx, topic, with_operations))
                 continue
             if name not in described:
                 entries.append(_missing_entry(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
@@ -112,7 +120,7 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
             if topic is None:
                 entries.append(_missing_entry(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
-                entries.append(_topic_entry(ctx, topic))
+                entries.append(_topic_entry(ctx, topic, with_operations))
     brokers = []
     for b in metadata.brokers.values():
         endpoint = ctx.broker.endpoint(ctx.listener, b)
@@ -126,4 +134,9 @@ async def handle_metadata(ctx: RequestContext, request: dict) -> dict:
         "cluster_id": metadata.cluster_id,
         "controller_id": metadata.controller_id,
         "topics": entries,
+        "cluster_authorized_operations": authorization.authorized_operations(
+            ctx, ResourceType.CLUSTER, CLUSTER_NAME
+        )
+        if request.get("include_cluster_authorized_operations", False)
+        else UNREPORTED_OPERATIONS,
     }
