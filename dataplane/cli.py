@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from dataplane.admin.client import AdminClient, AdminError
 from dataplane.admin.cluster import cluster_health, render_health
 from dataplane.admin.groups import describe_lag, render_describe, render_list
 from dataplane.broker.server import Broker
-from dataplane.config import BrokerConfig, ConfigError
+from dataplane.config import BrokerConfig, ConfigError, parse_properties
+from dataplane.security.tls import TlsError, client_context_from_properties
 
 log = logging.getLogger("dataplane")
 
@@ -58,13 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
     groups_cmd.add_argument("--all-groups", action="store_true", help="describe every group")
     cluster_cmd = commands.add_parser("cluster", help="brokers, controller and partition health")
     cluster_cmd.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT[,...]")
+    for admin_cmd in (groups_cmd, cluster_cmd):
+        admin_cmd.add_argument(
+            "--command-config",
+            type=Path,
+            metavar="FILE",
+            help="client properties, as Kafka's tools: security.protocol=SSL and ssl.* PEM files",
+        )
     return parser
+
+
+def _admin_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context --command-config asks for; None without one (plain text)."""
+    if args.command_config is None:
+        return None
+    try:
+        return client_context_from_properties(parse_properties(args.command_config.read_text()))
+    except TlsError as exc:
+        raise AdminError(f"--command-config: {exc}") from None
 
 
 def run_cluster(args: argparse.Namespace) -> int:
     """Exit status 0 when every partition is fully replicated and online, 3 otherwise."""
     try:
-        with AdminClient(args.bootstrap_server) as client:
+        with AdminClient(args.bootstrap_server, tls=_admin_tls(args)) as client:
             health = cluster_health(client)
     except (AdminError, OSError) as exc:
         print(f"dataplane cluster: {exc}", file=sys.stderr)
@@ -75,7 +94,7 @@ def run_cluster(args: argparse.Namespace) -> int:
 
 def run_groups(args: argparse.Namespace) -> int:
     try:
-        with AdminClient(args.bootstrap_server) as client:
+        with AdminClient(args.bootstrap_server, tls=_admin_tls(args)) as client:
             if args.list:
                 print(render_list(client.list_groups()))
                 return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -62,8 +63,11 @@ class Node:
 
 
 class _Connection:
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self, host: str, port: int, timeout: float, tls: ssl.SSLContext | None = None
+    ) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = sock if tls is None else tls.wrap_socket(sock, server_hostname=host)
         self.correlation = itertools.count(1)
 
     def call(self, api_key: int, body: dict) -> dict:
@@ -93,8 +97,12 @@ class _Connection:
 
 
 class AdminClient:
-    def __init__(self, bootstrap_servers: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap_servers: str, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: connect over TLS with this context (an SSL listener), else in plain text."""
         self.timeout = timeout
+        self.tls = tls
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._bootstrap = [_parse_address(a) for a in bootstrap_servers.split(",") if a.strip()]
         if not self._bootstrap:
@@ -114,7 +122,7 @@ class AdminClient:
     def _call(self, address: tuple[str, int], api_key: int, body: dict) -> dict:
         connection = self._connections.get(address)
         if connection is None:
-            connection = self._connections[address] = _Connection(*address, self.timeout)
+            connection = self._connections[address] = _Connection(*address, self.timeout, self.tls)
         return connection.call(api_key, body)
 
     def _any(self, api_key: int, body: dict) -> dict:

@@ -8,6 +8,7 @@ that names the setting and says what is wrong, never the key or its password.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class TlsSettings:
             f"protocols={self.enabled_protocols!r})"
         )
 
-    def check(self, where: str) -> None:
+    def check(self, where: str, keystore_required: bool = True) -> None:
         """Validate values without touching files; TlsError names `where` (the listener)."""
         for key, value in (
             ("ssl.keystore.type", self.keystore_type),
@@ -51,7 +52,7 @@ class TlsSettings:
         ):
             if value.upper() != "PEM":
                 raise TlsError(f"{where}{key}: {value!r} is not supported; use PEM")
-        if not self.keystore_location:
+        if keystore_required and not self.keystore_location:
             raise TlsError(
                 f"{where}ssl.keystore.location: required on an SSL or SASL_SSL listener "
                 "(a PEM file with the certificate chain and the private key)"
@@ -101,11 +102,14 @@ def server_context(settings: TlsSettings, where: str = "") -> ssl.SSLContext:
     return context
 
 
-def client_context(settings: TlsSettings, where: str = "") -> ssl.SSLContext:
-    """The context a broker connects to another broker with: the peer is verified against the
-    truststore (and its address, unless endpoint identification is off), and the keystore's
-    certificate is presented as the client certificate. Raises TlsError as server_context."""
-    settings.check(where)
+def client_context(
+    settings: TlsSettings, where: str = "", keystore_required: bool = True
+) -> ssl.SSLContext:
+    """The context a broker connects to another broker with (or an admin tool to a broker): the
+    peer is verified against the truststore (and its address, unless endpoint identification is
+    off), and the keystore's certificate, if any, is presented as the client certificate. Raises
+    TlsError as server_context."""
+    settings.check(where, keystore_required)
     if not settings.truststore_location:
         raise TlsError(f"{where}ssl.truststore.location: required to verify other brokers over TLS")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -114,6 +118,29 @@ def client_context(settings: TlsSettings, where: str = "") -> ssl.SSLContext:
     _load_truststore(context, settings, where)
     context.check_hostname = settings.endpoint_identification_algorithm.lower() == "https"
     return context
+
+
+def client_context_from_properties(properties: Mapping[str, str]) -> ssl.SSLContext | None:
+    """The TLS context a Kafka client configuration asks for (`security.protocol=SSL` and the
+    ssl.* PEM settings, as Kafka's tools read from --command-config); None for PLAINTEXT. Raises
+    TlsError for other protocols or unusable settings."""
+    protocol = properties.get("security.protocol", "PLAINTEXT").strip().upper()
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol != "SSL":
+        raise TlsError(f"security.protocol: {protocol} is not supported here; use PLAINTEXT or SSL")
+    defaults = TlsSettings()
+    settings = TlsSettings(
+        keystore_type=properties.get("ssl.keystore.type", defaults.keystore_type),
+        keystore_location=properties.get("ssl.keystore.location", ""),
+        key_password=properties.get("ssl.key.password", ""),
+        truststore_type=properties.get("ssl.truststore.type", defaults.truststore_type),
+        truststore_location=properties.get("ssl.truststore.location", ""),
+        endpoint_identification_algorithm=properties.get(
+            "ssl.endpoint.identification.algorithm", "https"
+        ),
+    )
+    return client_context(settings, keystore_required=False)
 
 
 def _limit_protocols(context: ssl.SSLContext, settings: TlsSettings) -> None:

@@ -26,8 +26,8 @@ import kafka
 import kafka.admin
 import kafka.errors
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
-from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 from kafka.admin import UserScramCredentialUpsertion
 
 from dataplane.config import BrokerConfig, ConfigError
@@ -465,6 +465,49 @@ def test_the_key_password_is_described_as_sensitive(tls_broker: TlsBroker) -> No
     assert entries["ssl.keystore.location"].value.endswith("broker.keystore.pem")
 
 
+def test_the_admin_cli_speaks_mutual_tls_from_a_command_config(
+    tls_broker: TlsBroker, tmp_path: Path
+) -> None:
+    properties = tmp_path / "client.properties"
+
+    def cluster_command() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dataplane",
+                "cluster",
+                "--bootstrap-server",
+                tls_broker.bootstrap("MTLS"),
+                "--command-config",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    properties.write_text(
+        "security.protocol=SSL\n"
+        f"ssl.truststore.location={tls_broker.ca.truststore}\n"
+        f"ssl.keystore.location={tls_broker.client.keystore}\n"
+    )
+    answered = cluster_command()
+    assert answered.returncode == 0, answered.stderr
+    assert "broker" in answered.stdout.lower()
+    # Without a client certificate the MTLS listener refuses it: an error, not a traceback.
+    properties.write_text(
+        f"security.protocol=SSL\nssl.truststore.location={tls_broker.ca.truststore}\n"
+    )
+    refused = cluster_command()
+    assert refused.returncode == 1 and "dataplane cluster:" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    properties.write_text("security.protocol=SASL_SSL\n")
+    unsupported = cluster_command()
+    assert unsupported.returncode == 1
+    assert "security.protocol: SASL_SSL is not supported here" in unsupported.stderr
+
+
 # --- principals ---------------------------------------------------------------------------------
 
 
@@ -479,6 +522,44 @@ def test_the_principal_is_the_subject_dn_most_specific_rdn_first(tmp_path: Path)
         "User:CN=a\\,b\\+c,O=X"
     )
     assert principal_from_certificate(None) == "User:ANONYMOUS"
+
+
+def test_the_certificate_subject_is_the_principal_the_authorizer_sees(tmp_path: Path) -> None:
+    ca = CertificateAuthority(tmp_path / "ca")
+    broker_cert = ca.issue("broker", "broker")
+    admin_cert = ca.issue("admin", "client", organization="Example")
+    other_cert = ca.issue("other", "other")
+    process = BrokerProcess(tmp_path)
+    process.overrides.update(
+        {
+            "listeners": f"MTLS://{HOST}:{process.port}",
+            "listener.security.protocol.map": "MTLS:SSL",
+            "ssl.keystore.location": broker_cert.keystore,
+            "ssl.truststore.location": ca.truststore,
+            "ssl.client.auth": "required",
+            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+            "super.users": "User:CN=client,O=Example",
+        }
+    )
+    process.start()
+    try:
+
+        def create(certificate: IssuedCertificate, topic: str) -> None:
+            auth = ClientAuth("SSL", ca.truststore, certificate)
+            admin = AdminClient({"bootstrap.servers": process.bootstrap, **auth.confluent()})
+            admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT)
+
+        create(admin_cert, "made.by.the.super.user")
+        with pytest.raises(KafkaException) as raised:
+            create(other_cert, "refused")
+        assert raised.value.args[0].code() in (
+            KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        )
+        denied = [r for r in process.log_records() if r.get("msg") == "request denied"]
+        assert denied and {r["principal"] for r in denied} == {"User:CN=other"}
+    finally:
+        process.kill()
 
 
 # --- startup errors -----------------------------------------------------------------------------
