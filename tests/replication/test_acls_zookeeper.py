@@ -15,12 +15,25 @@ from pathlib import Path
 
 import kafka.admin
 import pytest
-from confluent_kafka import KafkaError, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+)
+from confluent_kafka.admin import UserScramCredentialUpsertion as ScramUpsertion
 from kafka.admin import UserScramCredentialUpsertion
 
 from tests.support.broker import HOST, BrokerProcess
-from tests.support.cluster import FAST_SETTINGS, wait_until
+from tests.support.certs import CertificateAuthority, IssuedCertificate
+from tests.support.cluster import FAST_SETTINGS, ClusterBroker, listener_port, wait_until
+from tests.support.listener_cluster import listener_cluster
 from tests.support.ports import free_port
 from tests.support.wire import WireClient
 from tests.support.zookeeper import ZooKeeperServer, unique_chroot
@@ -326,3 +339,103 @@ def test_acl_znodes_are_kafkas_and_acls_written_by_kafkas_tools_apply(
         assert zk.exists("/kafka-acl/Topic/payments") is None
         assert zk.exists("/kafka-acl/Group/billing") is None
         assert zk.exists("/kafka-acl-extended/prefixed/Topic/audit-") is None
+
+
+def test_brokers_replicate_as_super_users_over_mutual_tls_with_the_authorizer_on(
+    tmp_path: Path, zookeeper: ZooKeeperServer, chroot: str
+) -> None:
+    """The managed clusters' shape: INTERNAL is SSL with client certificates required and brokers
+    are super users by their certificate (User:CN=broker); everyone else needs ACLs."""
+    ca = CertificateAuthority(tmp_path / "ca")
+    broker_cert = ca.issue("broker", "broker", hosts=(HOST,))
+    operator = ca.issue("controlplane", "controlplane")
+    stranger = ca.issue("stranger", "stranger")
+    client_ports: dict[int, int] = {}
+
+    def settings(broker: ClusterBroker) -> dict[str, object]:
+        client_ports[broker.broker_id] = listener_port()
+        return {
+            "listeners": (
+                f"INTERNAL://{HOST}:{broker.port},CLIENT://{HOST}:{client_ports[broker.broker_id]}"
+            ),
+            "advertised.listeners": "",
+            "listener.security.protocol.map": "INTERNAL:SSL,CLIENT:SASL_PLAINTEXT",
+            "inter.broker.listener.name": "INTERNAL",
+            "ssl.keystore.location": broker_cert.keystore,
+            "ssl.truststore.location": ca.truststore,
+            "listener.name.internal.ssl.client.auth": "required",
+            "sasl.enabled.mechanisms": MECHANISM,
+            "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+            "super.users": "User:CN=broker;User:CN=controlplane",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def internal(certificate: IssuedCertificate) -> dict:
+        return {
+            "bootstrap.servers": ",".join(f"{HOST}:{b.port}" for b in cluster.brokers.values()),
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(ca.truststore),
+            "ssl.certificate.location": str(certificate.certificate),
+            "ssl.key.location": str(certificate.key),
+        }
+
+    with listener_cluster(tmp_path / "cluster", zookeeper, chroot, settings) as cluster:
+        admin = AdminClient(internal(operator))
+        admin.alter_user_scram_credentials(
+            [
+                ScramUpsertion(
+                    "alice",
+                    ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
+                    USERS["alice"].encode(),
+                )
+            ]
+        )["alice"].result(TIMEOUT)
+        admin.create_topics([NewTopic("replicated", 1, 3)], operation_timeout=15)[
+            "replicated"
+        ].result(TIMEOUT)
+        binding = AclBinding(
+            ResourceType.TOPIC,
+            "replicated",
+            ResourcePatternType.LITERAL,
+            "User:alice",
+            "*",
+            AclOperation.WRITE,
+            AclPermissionType.ALLOW,
+        )
+        admin.create_acls([binding])[binding].result(TIMEOUT)
+
+        # Another certificate from the same CA gets in, but is no super user.
+        stranger_admin = AdminClient(internal(stranger))
+        refused = stranger_admin.create_topics([NewTopic("strangers", 1, 3)], operation_timeout=15)[
+            "strangers"
+        ]
+        with pytest.raises(KafkaException) as creation:
+            refused.result(TIMEOUT)
+        assert creation.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+        producer = Producer(
+            {
+                "bootstrap.servers": ",".join(f"{HOST}:{p}" for p in client_ports.values()),
+                "security.protocol": "SASL_PLAINTEXT",
+                "sasl.mechanism": MECHANISM,
+                "sasl.username": "alice",
+                "sasl.password": USERS["alice"],
+                "acks": "all",
+            }
+        )
+        for i in range(20):
+            producer.produce("replicated", f"m{i}".encode())
+        assert producer.flush(TIMEOUT) == 0
+        # acks=all with an ISR of three: the followers fetched every record, as User:CN=broker.
+        wait_until(
+            lambda: (
+                cluster.isr("replicated") == [1, 2, 3]
+                and all(
+                    (b.partition_dir("replicated", 0) / "00000000000000000000.log").stat().st_size
+                    > 0
+                    for b in cluster.brokers.values()
+                )
+            ),
+            TIMEOUT,
+            "every replica to hold the records",
+        )
