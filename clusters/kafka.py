@@ -1,10 +1,14 @@
-"""Talking to a cluster as any Kafka client would: confluent-kafka's admin client, producer, consumer."""
+"""Talking to a cluster as any Kafka client would: confluent-kafka's admin client, producer, consumer
+(kafka-python's admin client for partition reassignments, which confluent-kafka lacks)."""
 
 from __future__ import annotations
 
+import ssl
+import tempfile
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from confluent_kafka import (
@@ -22,6 +26,9 @@ from confluent_kafka.admin import (
     ConfigResource,
     NewTopic,
 )
+from kafka import KafkaAdminClient
+from kafka import TopicPartition as KafkaPythonPartition
+from kafka.errors import KafkaError as KafkaPythonError
 
 from clusters.errors import ClusterUnreachable, Conflict, InvalidInput
 
@@ -321,22 +328,59 @@ def balanced_assignment(
     return targets
 
 
-def reassign(client: dict[str, str], targets: dict[tuple[str, int], list[int]]) -> None:
-    from dataplane.admin.client import AdminClient as DataplaneAdmin
-    from dataplane.admin.client import AdminError
-
+def _reassignment_admin(client: dict[str, str]) -> KafkaAdminClient:
+    """kafka-python's admin client with the same connection settings: confluent-kafka has no
+    partition reassignment calls."""
+    options: dict = {
+        "bootstrap_servers": client["bootstrap.servers"].split(","),
+        "request_timeout_ms": int(TIMEOUT_S * 1000),
+        "client_id": "streamplane-controlplane",
+    }
+    if client.get("security.protocol") == "SSL":
+        options.update(security_protocol="SSL", ssl_context=_ssl_context(client))
     try:
-        with DataplaneAdmin(client["bootstrap.servers"], timeout=TIMEOUT_S) as admin:
-            admin.alter_partition_reassignments(dict(targets))
-    except (AdminError, OSError) as exc:
+        return KafkaAdminClient(**options)
+    except (KafkaPythonError, OSError) as exc:
+        raise ClusterUnreachable(f"the cluster did not answer: {exc}") from exc
+
+
+def _ssl_context(client: dict[str, str]) -> ssl.SSLContext:
+    """A TLS context from librdkafka's in-memory PEM settings. Python's ssl loads a certificate
+    chain from files only: the key passes through a file in a private directory, gone at once."""
+    context = ssl.create_default_context(cadata=client["ssl.ca.pem"])
+    with tempfile.TemporaryDirectory(prefix="streamplane-tls-") as private:
+        path = Path(private) / "client.pem"
+        path.touch(mode=0o600)
+        path.write_text(client["ssl.certificate.pem"] + client["ssl.key.pem"])
+        context.load_cert_chain(path)
+    return context
+
+
+def reassign(client: dict[str, str], targets: dict[tuple[str, int], list[int]]) -> None:
+    """Start moving each partition to its target replica list."""
+    admin = _reassignment_admin(client)
+    try:
+        results = admin.alter_partition_reassignments(
+            {KafkaPythonPartition(t, p): replicas for (t, p), replicas in targets.items()},
+            timeout_ms=int(TIMEOUT_S * 1000),
+        )
+    except (KafkaPythonError, OSError) as exc:
         raise ClusterUnreachable(f"reassignment refused: {exc}") from exc
+    finally:
+        admin.close()
+    refused = [f"{tp.topic}-{tp.partition}: {error}" for tp, error in results.items() if error]
+    if refused:
+        raise ClusterUnreachable(f"reassignment refused: {'; '.join(refused[:5])}")
 
 
 def reassignments_in_progress(client: dict[str, str]) -> int:
-    from dataplane.admin.client import AdminClient as DataplaneAdmin
-
-    with DataplaneAdmin(client["bootstrap.servers"], timeout=TIMEOUT_S) as admin:
-        return len(admin.list_partition_reassignments())
+    admin = _reassignment_admin(client)
+    try:
+        return len(admin.list_partition_reassignments(timeout_ms=int(TIMEOUT_S * 1000)))
+    except (KafkaPythonError, OSError) as exc:
+        raise ClusterUnreachable(f"the cluster did not list its reassignments: {exc}") from exc
+    finally:
+        admin.close()
 
 
 # --- consumer groups and their offsets (lag) --------------------------------------------------------

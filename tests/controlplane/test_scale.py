@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import pytest
 from confluent_kafka.admin import AdminClient
 
 from clusters.kafka import broker_configs
@@ -41,6 +42,8 @@ class ThrottleWatcher(threading.Thread):
                 self.seen.add(configs["follower.replication.throttled.rate"])
 
 
+# Two reassignments during traffic, 3 → 5 → 3 brokers: longer than the default limit on a busy machine.
+@pytest.mark.timeout(600)
 def test_scale_out_during_traffic(platform: Platform, tenant: dict) -> None:
     api = platform.api(tenant["token"])
     created = api.post("/clusters/", json=cluster_payload("widening", brokers=3))
