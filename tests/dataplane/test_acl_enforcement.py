@@ -10,7 +10,7 @@ on: with the authorizer, only a super user may create them, and there is none to
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import kafka
@@ -31,10 +31,11 @@ from confluent_kafka.admin import (
 )
 from kafka.admin import UserScramCredentialUpsertion
 
+from dataplane.broker.dispatch import APIS
 from dataplane.config import BrokerConfig, ConfigError
 from tests.support.broker import HOST, BrokerProcess
 from tests.support.ports import free_port
-from tests.support.wire import METADATA, WireClient
+from tests.support.wire import METADATA, WireClient, batch
 
 DESCRIBE_ACLS = 29
 DELETE_ACLS = 31
@@ -645,3 +646,345 @@ def test_acls_survive_a_restart(acl_broker: AclBroker, seeded_topics: list[str])
     assert produce(acl_broker, "erin", "audit-secret", b"no") == (
         KafkaError.TOPIC_AUTHORIZATION_FAILED
     )
+
+
+# --- every API ---------------------------------------------------------------------------------
+
+TOPIC_DENIED = KafkaError.TOPIC_AUTHORIZATION_FAILED
+GROUP_DENIED = KafkaError.GROUP_AUTHORIZATION_FAILED
+CLUSTER_DENIED = KafkaError.CLUSTER_AUTHORIZATION_FAILED
+TRANSACTIONAL_ID_DENIED = KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+NOT_CHECKED = {"ApiVersions", "SaslHandshake", "SaslAuthenticate"}  # served before login
+
+
+def _partitions(response: dict, topics: str = "topics", partitions: str = "partitions") -> list:
+    return [p["error_code"] for t in response[topics] for p in t[partitions]]
+
+
+def _results(key: str) -> Callable[[dict], list]:
+    return lambda response: [r["error_code"] for r in response[key]]
+
+
+def _top(response: dict) -> list:
+    return [response["error_code"]]
+
+
+ALTER_NOTHING = [{"name": "retention.ms", "value": "1000"}]
+INCREMENTAL_NOTHING = [{"name": "retention.ms", "config_operation": 0, "value": "1000"}]
+# (API name, version, request body, what to read from the answer, the answer expected)
+EVERY_API: list[tuple[str, int, dict, Callable[[dict], list], list]] = [
+    (
+        "Produce",
+        9,
+        {
+            "acks": 1,
+            "timeout_ms": 5000,
+            "topic_data": [
+                {"name": "payments", "partition_data": [{"index": 0, "records": batch(1)}]}
+            ],
+        },
+        lambda r: _partitions(r, "responses", "partition_responses"),
+        [TOPIC_DENIED],
+    ),
+    (
+        "Fetch",
+        12,
+        {
+            "replica_id": -1,
+            "max_wait_ms": 0,
+            "min_bytes": 1,
+            "max_bytes": 1 << 20,
+            "topics": [
+                {
+                    "topic": "payments",
+                    "partitions": [
+                        {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+                    ],
+                }
+            ],
+        },
+        lambda r: _partitions(r, "responses"),
+        [TOPIC_DENIED],
+    ),
+    (
+        "ListOffsets",
+        7,
+        {
+            "replica_id": -1,
+            "topics": [
+                {"name": "payments", "partitions": [{"partition_index": 0, "timestamp": -1}]}
+            ],
+        },
+        _partitions,
+        [TOPIC_DENIED],
+    ),
+    (
+        "Metadata",
+        12,
+        {"topics": [{"name": "payments"}, {"name": "anonymous-new"}]},
+        _results("topics"),
+        [TOPIC_DENIED, TOPIC_DENIED],
+    ),
+    (
+        "OffsetCommit",
+        8,
+        {
+            "group_id": "ledger-readers",
+            "generation_id_or_member_epoch": -1,
+            "member_id": "",
+            "topics": [
+                {
+                    "name": "ledger",
+                    "partitions": [
+                        {"partition_index": 0, "committed_offset": 0, "committed_metadata": ""}
+                    ],
+                }
+            ],
+        },
+        _partitions,
+        [GROUP_DENIED],
+    ),
+    (
+        "OffsetFetch",
+        7,
+        {"group_id": "ledger-readers", "topics": [{"name": "ledger", "partition_indexes": [0]}]},
+        _top,
+        [GROUP_DENIED],
+    ),
+    ("FindCoordinator", 3, {"key": "ledger-readers", "key_type": 0}, _top, [GROUP_DENIED]),
+    (
+        "JoinGroup",
+        7,
+        {
+            "group_id": "ledger-readers",
+            "session_timeout_ms": 10000,
+            "rebalance_timeout_ms": 10000,
+            "member_id": "",
+            "protocol_type": "consumer",
+            "protocols": [{"name": "range", "metadata": b""}],
+        },
+        _top,
+        [GROUP_DENIED],
+    ),
+    (
+        "Heartbeat",
+        4,
+        {"group_id": "ledger-readers", "generation_id": 1, "member_id": "m"},
+        _top,
+        [GROUP_DENIED],
+    ),
+    (
+        "LeaveGroup",
+        4,
+        {"group_id": "ledger-readers", "members": [{"member_id": "m"}]},
+        _top,
+        [GROUP_DENIED],
+    ),
+    (
+        "SyncGroup",
+        5,
+        {"group_id": "ledger-readers", "generation_id": 1, "member_id": "m", "assignments": []},
+        _top,
+        [GROUP_DENIED],
+    ),
+    ("DescribeGroups", 5, {"groups": ["ledger-readers"]}, _results("groups"), [GROUP_DENIED]),
+    ("ListGroups", 4, {}, lambda r: [g["group_id"] for g in r["groups"]], []),
+    (
+        "CreateTopics",
+        4,
+        {
+            "topics": [
+                {
+                    "name": "anonymous-new",
+                    "num_partitions": 1,
+                    "replication_factor": 1,
+                    "assignments": [],
+                    "configs": [],
+                }
+            ],
+            "timeout_ms": 5000,
+        },
+        _results("topics"),
+        [TOPIC_DENIED],
+    ),
+    ("DeleteTopics", 4, {"topic_names": ["payments"]}, _results("responses"), [TOPIC_DENIED]),
+    (
+        "DeleteRecords",
+        2,
+        {"topics": [{"name": "payments", "partitions": [{"partition_index": 0, "offset": 1}]}]},
+        _partitions,
+        [TOPIC_DENIED],
+    ),
+    ("InitProducerId", 4, {"transactional_id": None}, _top, [CLUSTER_DENIED]),
+    (
+        "OffsetForLeaderEpoch",
+        4,
+        {
+            "replica_id": -1,
+            "topics": [{"topic": "payments", "partitions": [{"partition": 0, "leader_epoch": 0}]}],
+        },
+        _partitions,
+        [TOPIC_DENIED],
+    ),
+    (
+        "DescribeAcls",
+        3,
+        {
+            "resource_type_filter": 1,
+            "pattern_type_filter": 1,
+            "operation": 1,
+            "permission_type": 1,
+        },
+        _top,
+        [CLUSTER_DENIED],
+    ),
+    (
+        "CreateAcls",
+        3,
+        {
+            "creations": [
+                {
+                    "resource_type": 2,
+                    "resource_name": "payments",
+                    "resource_pattern_type": 3,
+                    "principal": "User:ANONYMOUS",
+                    "host": "*",
+                    "operation": 2,
+                    "permission_type": 3,
+                }
+            ]
+        },
+        _results("results"),
+        [CLUSTER_DENIED],
+    ),
+    (
+        "DeleteAcls",
+        3,
+        {
+            "filters": [
+                {
+                    "resource_type_filter": 1,
+                    "pattern_type_filter": 1,
+                    "operation": 1,
+                    "permission_type": 1,
+                }
+            ]
+        },
+        _results("filter_results"),
+        [CLUSTER_DENIED],
+    ),
+    (
+        "DescribeConfigs",
+        4,
+        {
+            "resources": [
+                {"resource_type": 2, "resource_name": "payments", "configuration_keys": None},
+                {"resource_type": 4, "resource_name": "0", "configuration_keys": None},
+            ]
+        },
+        _results("results"),
+        [TOPIC_DENIED, CLUSTER_DENIED],
+    ),
+    (
+        "AlterConfigs",
+        2,
+        {
+            "resources": [
+                {"resource_type": 2, "resource_name": "payments", "configs": ALTER_NOTHING},
+                {"resource_type": 4, "resource_name": "", "configs": []},
+            ]
+        },
+        _results("responses"),
+        [TOPIC_DENIED, CLUSTER_DENIED],
+    ),
+    (
+        "CreatePartitions",
+        3,
+        {"topics": [{"name": "payments", "count": 2, "assignments": None}], "timeout_ms": 5000},
+        _results("results"),
+        [TOPIC_DENIED],
+    ),
+    ("DeleteGroups", 2, {"groups_names": ["ledger-readers"]}, _results("results"), [GROUP_DENIED]),
+    (
+        "ElectLeaders",
+        2,
+        {"election_type": 0, "topic_partitions": [{"topic": "payments", "partitions": [0]}]},
+        lambda r: [
+            r["error_code"],
+            *_partitions(r, "replica_election_results", "partition_result"),
+        ],
+        [CLUSTER_DENIED, CLUSTER_DENIED],
+    ),
+    (
+        "IncrementalAlterConfigs",
+        1,
+        {
+            "resources": [
+                {"resource_type": 2, "resource_name": "payments", "configs": INCREMENTAL_NOTHING},
+                {"resource_type": 4, "resource_name": "0", "configs": []},
+            ]
+        },
+        _results("responses"),
+        [TOPIC_DENIED, CLUSTER_DENIED],
+    ),
+    (
+        "AlterPartitionReassignments",
+        0,
+        {
+            "timeout_ms": 5000,
+            "topics": [
+                {"name": "payments", "partitions": [{"partition_index": 0, "replicas": [0]}]}
+            ],
+        },
+        _top,
+        [CLUSTER_DENIED],
+    ),
+    ("ListPartitionReassignments", 0, {"timeout_ms": 5000, "topics": None}, _top, [CLUSTER_DENIED]),
+    (
+        "OffsetDelete",
+        0,
+        {"group_id": "ledger-readers", "topics": [{"name": "ledger", "partitions": []}]},
+        _top,
+        [GROUP_DENIED],
+    ),
+    ("DescribeUserScramCredentials", 0, {"users": None}, _top, [CLUSTER_DENIED]),
+    (
+        "AlterUserScramCredentials",
+        0,
+        {"deletions": [{"name": "alice", "mechanism": 1}], "upsertions": []},
+        _results("results"),
+        [CLUSTER_DENIED],
+    ),
+]
+
+
+def test_every_api_refuses_a_principal_without_acls(
+    acl_broker: AclBroker, seeded_topics: list[str]
+) -> None:
+    """User:ANONYMOUS on the PLAINTEXT listener holds no ACL: every API the broker serves answers
+    with Kafka's authorization error for it (and reveals nothing)."""
+    keys = {api.name: key for key, api in APIS.items()}
+    assert {name for name, *_ in EVERY_API} == set(keys) - NOT_CHECKED
+    # A group to leave out of ListGroups.
+    assert consume_one(acl_broker, "admin", "ledger", "admin-group") == b"first in ledger"
+    admin = admin_client(acl_broker, "admin")
+    listed = admin.list_consumer_groups().result(TIMEOUT).valid
+    assert "admin-group" in {group.group_id for group in listed}
+    with WireClient(HOST, acl_broker.plaintext_port) as client:
+        for name, version, body, read, expected in EVERY_API:
+            assert read(client.request(keys[name], version, body)) == expected, name
+        # A follower's fetch needs ClusterAction on the cluster; a transactional producer Write
+        # on its transactional id.
+        follower_fetch = {**EVERY_API[1][2], "replica_id": 1}
+        assert _partitions(client.request(keys["Fetch"], 12, follower_fetch), "responses") == [
+            TOPIC_DENIED
+        ]
+        transactional = client.request(keys["InitProducerId"], 4, {"transactional_id": "tx"})
+        assert transactional["error_code"] == TRANSACTIONAL_ID_DENIED
+        produce_body = {**EVERY_API[0][2], "transactional_id": "tx"}
+        produced = client.request(keys["Produce"], 9, produce_body)
+        assert _partitions(produced, "responses", "partition_responses") == [
+            TRANSACTIONAL_ID_DENIED
+        ]
+    assert "anonymous-new" not in topics_seen(acl_broker, "admin")
+    assert produce(acl_broker, "admin", "payments", b"still there") == 0
