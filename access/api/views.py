@@ -4,7 +4,7 @@ their writes)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,7 +40,12 @@ def _acl_dict(entry: AclEntry) -> dict:
 
 
 class KafkaUserList(APIView):
-    @extend_schema(responses=KafkaUserSerializer(many=True), summary="The cluster's Kafka users")
+    @extend_schema(
+        responses=inline_serializer(
+            "KafkaUserListResponse", {"results": KafkaUserSerializer(many=True)}
+        ),
+        summary="The cluster's Kafka users",
+    )
     def get(self, request: Request, cluster_id) -> Response:
         users = selectors.kafka_users_of(_cluster(request, cluster_id))
         return Response({"results": KafkaUserSerializer(users, many=True).data})
@@ -94,7 +99,10 @@ class KafkaUserRotate(APIView):
 
 
 class AclList(APIView):
-    @extend_schema(responses=AclSerializer(many=True), summary="The ACLs the cluster holds")
+    @extend_schema(
+        responses=inline_serializer("AclListResponse", {"results": AclSerializer(many=True)}),
+        summary="The ACLs the cluster holds",
+    )
     def get(self, request: Request, cluster_id) -> Response:
         entries = selectors.acls_of(_cluster(request, cluster_id))
         return Response({"results": [_acl_dict(e) for e in entries]})
@@ -111,7 +119,9 @@ class AclList(APIView):
 class AclPresetCreate(APIView):
     @extend_schema(
         request=AclPresetSerializer,
-        responses={201: AclSerializer(many=True)},
+        responses={
+            201: inline_serializer("AclPresetResponse", {"results": AclSerializer(many=True)})
+        },
         summary="Add the ACLs of a producer or a consumer",
     )
     def post(self, request: Request, cluster_id) -> Response:
@@ -137,7 +147,9 @@ class AclDetail(APIView):
 
 class FirewallList(APIView):
     @extend_schema(
-        responses=FirewallRuleSerializer(many=True),
+        responses=inline_serializer(
+            "FirewallListResponse", {"results": FirewallRuleSerializer(many=True)}
+        ),
         summary="Networks allowed to reach the client listener",
     )
     def get(self, request: Request, cluster_id) -> Response:
