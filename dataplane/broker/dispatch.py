@@ -265,13 +265,15 @@ APIS: dict[int, Api] = {
             cluster.handle_list_partition_reassignments,
         ),
         # v0 is not served: after a v0 handshake SASL tokens travel unframed, and every client we
-        # know uses v1 with SaslAuthenticate.
+        # know uses v1 with SaslAuthenticate. It is advertised all the same, as Kafka does:
+        # librdkafka before 2.1 (Debian's kcat) takes a broker without v0 for one without SASL.
         _api(
             "SaslHandshake",
             m.SASL_HANDSHAKE_REQUEST,
             m.SASL_HANDSHAKE_RESPONSE,
             (1, 1),
             handle_sasl_handshake,
+            0,
         ),
         _api(
             "SaslAuthenticate",
