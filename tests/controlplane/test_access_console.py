@@ -22,7 +22,7 @@ def test_users_acls_and_firewall_in_the_console(
 ) -> None:
     api = platform.api(tenant["token"])
     name = f"console-acc-{uuid.uuid4().hex[:4]}"
-    created = api.post("/clusters/", json=cluster_payload(name))
+    created = api.post("/clusters/", json=cluster_payload(name, security_protocol="SASL_SSL"))
     assert created.status_code == 202, created.text
     cluster_id = created.json()["cluster"]["id"]
     try:
@@ -30,7 +30,7 @@ def test_users_acls_and_firewall_in_the_console(
         assert built["state"] == "succeeded", platform.describe_failure()
         sign_in(page, tenant["username"], tenant["password"])
         page.goto(f"/clusters/{cluster_id}/")
-        page.get_by_role("link", name="Kafka users").click()
+        page.locator("nav.subnav").get_by_role("link", name="Kafka users").click()
 
         # A new user: its password is on this page only.
         form = page.locator("form#kafka-user-form")
@@ -53,7 +53,7 @@ def test_users_acls_and_firewall_in_the_console(
         assert len(rotated) >= 32 and rotated != password
 
         # A producer preset: the ACLs listed are what the cluster answers.
-        page.get_by_role("link", name="ACLs").click()
+        page.locator("nav.subnav").get_by_role("link", name="ACLs").click()
         presets = page.locator("#acl-presets form")
         presets.locator("select[name=preset]").select_option("producer")
         presets.locator("select[name=principal]").select_option("User:shop")
@@ -74,7 +74,7 @@ def test_users_acls_and_firewall_in_the_console(
         ).to_be_visible()
 
         # A firewall rule that keeps every address allowed, with its reason.
-        page.get_by_role("link", name="Firewall").click()
+        page.locator("nav.subnav").get_by_role("link", name="Firewall").click()
         rules = page.locator("form#firewall-form")
         rules.locator("input[name=cidr]").fill("0.0.0.0/0")
         rules.locator("input[name=description]").fill("any IPv4 client")
