@@ -266,7 +266,7 @@ APIS: dict[int, Api] = {
         ),
         # v0 is not served: after a v0 handshake SASL tokens travel unframed, and every client we
         # know uses v1 with SaslAuthenticate. It is advertised all the same, as Kafka does:
-        # librdkafka before 2.1 (Debian's kcat) takes a broker without v0 for one without SASL.
+        # librdkafka 2.0 (Debian 12's kcat) takes a broker without v0 for one without SASL.
         _api(
             "SaslHandshake",
             m.SASL_HANDSHAKE_REQUEST,
