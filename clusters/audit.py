@@ -105,7 +105,17 @@ def _remember_previous_role(sender, instance: Membership, **kwargs) -> None:
 def _record_membership_change(sender, instance: Membership, created: bool, **kwargs) -> None:
     previous = getattr(instance, "_audit_previous", None)
     username = _username_of(instance)
-    if created or previous is None or previous["organisation_id"] != instance.organisation_id:
+    moved = previous is not None and previous["organisation_id"] != instance.organisation_id
+    if moved:
+        _record(
+            organisation=Organisation.objects.get(pk=previous["organisation_id"]),
+            actor_label=_acting_label.get(),
+            action="member.remove",
+            obj=instance,
+            name=username,
+            details={"role": previous["role"]},
+        )
+    if created or previous is None or moved:
         _record(
             organisation=instance.organisation,
             actor_label=_acting_label.get(),

@@ -65,7 +65,7 @@ def test_tokens_made_and_revoked_are_audited(owner: dict) -> None:
 
 
 def test_membership_changes_are_audited_whatever_makes_them(owner: dict) -> None:
-    from clusters.models import Membership
+    from clusters.models import AuditEvent, Membership, Organisation
     from clusters.tenancy import organisation_bootstrap
 
     organisation = owner["membership"].organisation.name
@@ -93,9 +93,17 @@ def test_membership_changes_are_audited_whatever_makes_them(owner: dict) -> None
     assert demotions[-1].actor == "system"
     assert demotions[-1].details == {"before": "admin", "after": "viewer"}
 
+    # Moved to another organisation: gone from this one, added to that one.
+    elsewhere = Organisation.objects.create(name=f"elsewhere-{uuid.uuid4().hex[:8]}")
+    membership.organisation = elsewhere
+    membership.save()
+    (moved_out,) = events(owner, "member.remove")
+    assert moved_out.object_name == username and moved_out.details == {"role": "viewer"}
+    (moved_in,) = AuditEvent.objects.filter(organisation=elsewhere, action="member.add")
+    assert moved_in.object_name == username
+
     membership.delete()
-    (removed,) = events(owner, "member.remove")
-    assert removed.object_name == username and removed.details == {"role": "viewer"}
+    assert AuditEvent.objects.filter(organisation=elsewhere, action="member.remove").count() == 1
 
 
 def test_a_sign_in_lock_out_is_audited(owner: dict) -> None:
