@@ -146,18 +146,20 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
         "SSL": free_port(),
         "SASL_SSL": free_port(),
         "MTLS": free_port(),
+        "REQUESTED": free_port(),
     }
     metrics_port = free_port()
     process.overrides.update(
         {
             "listeners": ",".join(f"{name}://{HOST}:{port}" for name, port in ports.items()),
             "listener.security.protocol.map": (
-                "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL"
+                "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL,REQUESTED:SSL"
             ),
             "ssl.keystore.location": broker_cert.keystore,
             "ssl.key.password": "keystore-secret",
             "ssl.truststore.location": ca.truststore,
             "listener.name.mtls.ssl.client.auth": "required",
+            "listener.name.requested.ssl.client.auth": "requested",
             "sasl.enabled.mechanisms": ",".join(MECHANISMS),
             "connection.failed.authentication.delay.ms": 200,
             "group.initial.rebalance.delay.ms": 0,
@@ -387,6 +389,19 @@ def test_no_client_certificate_is_refused_under_required(tls_broker: TlsBroker) 
     assert tls_broker.wait_failed_authentications_above(failures) > failures
     with _tls_client(tls_broker, "MTLS", tls_broker.client) as client:
         assert client.request(API_VERSIONS, 3, API_VERSIONS_BODY)["error_code"] == 0
+
+
+def test_a_requested_client_certificate_is_optional_but_checked(
+    tls_broker: TlsBroker, tmp_path: Path
+) -> None:
+    for certificate in (None, tls_broker.client):
+        with _tls_client(tls_broker, "REQUESTED", certificate) as client:
+            assert client.request(API_VERSIONS, 3, API_VERSIONS_BODY)["error_code"] == 0
+    failures = tls_broker.failed_authentications()
+    forged = CertificateAuthority(tmp_path / "stranger", "Stranger CA").issue("forged", "client")
+    with _tls_client(tls_broker, "REQUESTED", forged) as client:
+        assert _refused_after_handshake(client)
+    assert tls_broker.wait_failed_authentications_above(failures) > failures
 
 
 def test_plaintext_bytes_on_a_tls_listener_do_not_take_the_broker_down(
