@@ -185,6 +185,33 @@ def _reachable(settings: dict[str, str]) -> bool:
     return True
 
 
+def _consume_all(settings: dict[str, str], topic: str, count: int) -> list[bytes]:
+    """`count` records of `topic` from the start, as the group shop-readers (which commits none)."""
+    consumer = Consumer(
+        {
+            **settings,
+            "group.id": "shop-readers",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    values: list[bytes] = []
+    try:
+        wait_until(
+            lambda: (
+                values.extend(m.value() for m in consumer.consume(100, 1.0) if not m.error())
+                or len(values) >= count
+            ),
+            60,
+            f"{count} records of {topic} to be consumed over SASL_SSL",
+        )
+    finally:
+        consumer.close()
+    return values
+
+
+@pytest.mark.timeout(900)
 def test_a_default_cluster_serves_scram_clients_over_tls(
     platform: Platform, tenant: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -270,28 +297,9 @@ def test_a_default_cluster_serves_scram_clients_over_tls(
                 "orders", f"order-{i}".encode(), on_delivery=lambda e, _m: e and failures.append(e)
             )
         assert producer.flush(60) == 0 and failures == []
-        consumer = Consumer(
-            {
-                **settings,
-                "group.id": "shop-readers",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
+        assert sorted(_consume_all(settings, "orders", 100)) == sorted(
+            f"order-{i}".encode() for i in range(100)
         )
-        consumer.subscribe(["orders"])
-        values: list[bytes] = []
-        try:
-            wait_until(
-                lambda: (
-                    values.extend(m.value() for m in consumer.consume(100, 1.0) if not m.error())
-                    or len(values) >= 100
-                ),
-                60,
-                "the orders to be consumed over SASL_SSL",
-            )
-        finally:
-            consumer.close()
-        assert sorted(values) == sorted(f"order-{i}".encode() for i in range(100))
 
         namespace = {}
         exec(_fill(info["snippets"]["kafka_python"], "shop", password), namespace)
@@ -312,6 +320,28 @@ def test_a_default_cluster_serves_scram_clients_over_tls(
         assert not _reachable({**settings, "ssl.ca.location": str(tmp_path / "other-ca.pem")})
         assert not _reachable({**settings, "sasl.password": "not-" + password})
         assert not _reachable({"bootstrap.servers": info["bootstrap_servers"]})
+
+        # Scale out: the new broker gets a certificate of its own, partitions move over mutual
+        # TLS; then a rolling restart over the INTERNAL listener. Every record is still there.
+        for change, body in (("scale", {"broker_count": 3}), ("restart", {})):
+            started = api.post(f"/clusters/{cluster_id}/{change}/", json=body)
+            assert started.status_code == 202, started.text
+            done = platform.wait_operation(api, started.json()["id"], timeout=400)
+            assert done["state"] == "succeeded", (done, platform.describe_failure())
+            assert "PRIVATE KEY" not in "\n".join(step["log"] for step in done["steps"])
+        (new_node_dir,) = platform.sql(
+            "SELECT provider_ref FROM clusters_node WHERE cluster_id = %s AND role = 'broker' "
+            "AND index = 2",
+            cluster_id,
+        )[0]
+        new_keystore = Path(new_node_dir) / "conf" / "keystore.pem"
+        assert stat.S_IMODE(new_keystore.stat().st_mode) == 0o600
+        assert new_keystore.read_text() not in {
+            (Path(node_dir) / "conf" / "keystore.pem").read_text() for (node_dir,) in rows
+        }
+        assert sorted(_consume_all(settings, "orders", 101)) == sorted(
+            [*(f"order-{i}".encode() for i in range(100)), b"from kafka-python"]
+        )
     finally:
         deleted = api.delete(f"/clusters/{cluster_id}/", params={"confirm_name": name})
         assert deleted.status_code == 202, deleted.text
