@@ -172,3 +172,42 @@ def test_an_alert_channels_signing_secret_is_audited_without_its_value(owner: di
     text = repr(entry.details)
     for secret in (made.json()["secret"], "pw123", "k456"):
         assert secret not in text
+
+
+def test_a_role_changed_in_djangos_admin_is_audited_as_the_admins(owner: dict) -> None:
+    from django.test import Client
+
+    from clusters.models import Membership
+    from clusters.tenancy import organisation_bootstrap
+
+    organisation = owner["membership"].organisation
+    operator = owner["membership"].user
+    operator.is_staff = operator.is_superuser = True
+    operator.save(update_fields=["is_staff", "is_superuser"])
+    member, _token, _secret = organisation_bootstrap(
+        organisation=organisation.name,
+        username=f"member-{uuid.uuid4().hex[:8]}",
+        password=None,
+        role="viewer",
+    )
+    members = list(Membership.objects.filter(organisation=organisation).order_by("pk"))
+    form = {"name": organisation.name, "members-TOTAL_FORMS": str(len(members))}
+    form.update({"members-INITIAL_FORMS": str(len(members)), "members-MIN_NUM_FORMS": "0"})
+    form["members-MAX_NUM_FORMS"] = "1000"
+    for index, membership in enumerate(members):
+        prefix = f"members-{index}-"
+        form[prefix + "id"] = str(membership.pk)
+        form[prefix + "organisation"] = str(organisation.pk)
+        form[prefix + "user"] = str(membership.user_id)
+        form[prefix + "role"] = "admin" if membership.pk == member.pk else membership.role
+
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.force_login(operator)
+    saved = browser.post(f"/admin/clusters/organisation/{organisation.pk}/change/", form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+
+    member.refresh_from_db()
+    assert member.role == "admin"
+    (change,) = events(owner, "member.role_change")
+    assert change.actor == f"user:{operator.username}"
+    assert change.details == {"before": "viewer", "after": "admin"}
