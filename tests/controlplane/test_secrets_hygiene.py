@@ -3,10 +3,10 @@ the console, not in the audit log, not in any log line, with every logger at DEB
 
 Exercised here: API tokens (made through the API and the console), an alert webhook (its signing
 secret, and a password and token inside its URL; a test notification really delivered to a receiver
-on loopback), provider credentials (set through the command that reads them from standard input)
-and a sign-in's password. Runs in this process on a migrated PostgreSQL database of its own, with
-Celery tasks run where they are sent.
-"""
+on loopback), the password alert emails sign in to a real SMTP server with, provider credentials
+(set through the command that reads them from standard input) and a sign-in's password. Runs in
+this process on a migrated PostgreSQL database of its own, with Celery tasks run where they are
+sent."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.routes import http_routes
 
 
@@ -239,6 +240,70 @@ def test_a_webhooks_secrets_are_shown_once_and_masked_after(
         page,
     ):
         assert_absent(secrets_given[-4:], answer.content.decode(), answer.request["PATH_INFO"])
+
+
+class Mailbox:
+    """A real SMTP server's handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_the_smtp_password_is_used_but_never_shown(
+    owner: dict, cluster: str, tasks_in_place: None, secrets_given: list[str]
+) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from django.test import override_settings
+
+    password = f"smtp-{uuid.uuid4().hex}"
+    secrets_given.append(password)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == password.encode())
+
+    mailbox = Mailbox()
+    port = free_port()
+    smtp = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticate,
+        auth_require_tls=False,
+    )
+    smtp.start()
+    try:
+        with override_settings(
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_HOST_USER="alerts",
+            EMAIL_HOST_PASSWORD=password,
+        ):
+            client = api(owner["token"])
+            made = client.post(
+                "/api/v1/alert-channels/",
+                {"name": "mail", "kind": "email", "email_to": ["ops@example.com"]},
+                content_type="application/json",
+            )
+            assert made.status_code == 201, made.content
+            channel = made.json()["id"]
+            tested = client.post(
+                f"/api/v1/alert-channels/{channel}/test/", {}, content_type="application/json"
+            )
+            assert tested.status_code == 202, tested.content
+    finally:
+        smtp.stop()
+    assert logins == [(b"alerts", password.encode())]
+    assert len(mailbox.messages) == 1
+    deliveries = client.get(f"/api/v1/alert-channels/{channel}/deliveries/")
+    assert deliveries.json()["results"][0]["state"] == "delivered", deliveries.content
 
 
 def test_provider_credentials_are_never_shown(
