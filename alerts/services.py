@@ -429,6 +429,32 @@ def channel_update(
     return locked
 
 
+def channel_rotate_secret(
+    *, actor: Actor, channel: NotificationChannel
+) -> tuple[NotificationChannel, str]:
+    """Give a webhook a new signing secret, returned here and never again; the old one stops
+    signing at once. Raises InvalidInput for a channel of another kind."""
+    require_write(actor)
+    if channel.kind != ChannelKind.WEBHOOK:
+        raise InvalidInput(
+            "Only webhooks have a signing secret.",
+            field_errors={"kind": ["Only webhooks have a signing secret."]},
+        )
+    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        locked = NotificationChannel.objects.select_for_update().get(pk=channel.pk)
+        before = locked.secret_prefix
+        locked.set_secret(secret)
+        locked.save(update_fields=["secret_encrypted", "secret_prefix"])
+        audit_record(
+            actor=actor,
+            action="alert_channel.rotate_secret",
+            obj=locked,
+            details={"before_prefix": before, "after_prefix": locked.secret_prefix},
+        )
+    return locked, secret
+
+
 def channel_delete(*, actor: Actor, channel: NotificationChannel) -> None:
     require_write(actor)
     with transaction.atomic():

@@ -27,6 +27,11 @@ urlpatterns = [
         name="api-alert-channel",
     ),
     path(
+        "alert-channels/<int:channel_id>/rotate-secret/",
+        views.ChannelRotateSecret.as_view(),
+        name="api-alert-channel-rotate-secret",
+    ),
+    path(
         "alert-channels/<int:channel_id>/test/",
         views.ChannelTest.as_view(),
         name="api-alert-channel-test",

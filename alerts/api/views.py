@@ -200,6 +200,19 @@ class ChannelDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ChannelRotateSecret(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: ChannelCreatedSerializer},
+        summary="Give a webhook a new signing secret (shown in this answer only)",
+    )
+    def post(self, request: Request, channel_id: int) -> Response:
+        actor = actor_for(request)
+        channel = selectors.channel_get(actor.organisation, channel_id)
+        channel, secret = services.channel_rotate_secret(actor=actor, channel=channel)
+        return Response({**ChannelSerializer(channel).data, "secret": secret})
+
+
 class ChannelTest(APIView):
     @extend_schema(
         request=ChannelTestSerializer,

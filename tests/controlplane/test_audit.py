@@ -160,6 +160,8 @@ def test_provider_credential_changes_are_audited_by_key_only(owner: dict) -> Non
 
 
 def test_an_alert_channels_signing_secret_is_audited_without_its_value(owner: dict) -> None:
+    from alerts.models import NotificationChannel
+
     client = api(owner["token"])
     made = client.post(
         "/api/v1/alert-channels/",
@@ -169,9 +171,31 @@ def test_an_alert_channels_signing_secret_is_audited_without_its_value(owner: di
     assert made.status_code == 201, made.content
     (entry,) = events(owner, "alert_channel.create")
     assert entry.details["url"] == "https://hooks:****@example.com/x?key=****"
-    text = repr(entry.details)
-    for secret in (made.json()["secret"], "pw123", "k456"):
+
+    # A new signing secret: shown once, in force at once, audited by prefix only.
+    channel = made.json()
+    rotated = client.post(f"/api/v1/alert-channels/{channel['id']}/rotate-secret/")
+    assert rotated.status_code == 200, rotated.content
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_") and new_secret != channel["secret"]
+    assert NotificationChannel.objects.get(pk=channel["id"]).secret() == new_secret
+    assert "secret" not in client.get(f"/api/v1/alert-channels/{channel['id']}/").json()
+    (rotation,) = events(owner, "alert_channel.rotate_secret")
+    assert rotation.details == {
+        "before_prefix": channel["secret_prefix"],
+        "after_prefix": new_secret[:12],
+    }
+    text = repr([entry.details, rotation.details])
+    for secret in (channel["secret"], new_secret, "pw123", "k456"):
         assert secret not in text
+
+    mail = client.post(
+        "/api/v1/alert-channels/",
+        {"name": "mail", "kind": "email", "email_to": ["ops@example.com"]},
+        content_type="application/json",
+    ).json()
+    refused = client.post(f"/api/v1/alert-channels/{mail['id']}/rotate-secret/")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid"
 
 
 def test_a_role_changed_in_djangos_admin_is_audited_as_the_admins(owner: dict) -> None:

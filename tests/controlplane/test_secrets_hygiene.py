@@ -241,6 +241,10 @@ def test_a_webhooks_secrets_are_shown_once_and_masked_after(
     ):
         assert_absent(secrets_given[-4:], answer.content.decode(), answer.request["PATH_INFO"])
 
+    rotated = client.post(f"/api/v1/alert-channels/{channel['id']}/rotate-secret/")
+    assert rotated.status_code == 200, rotated.content
+    secrets_given.append(rotated.json()["secret"])
+
 
 class Mailbox:
     """A real SMTP server's handler that keeps what it receives."""
