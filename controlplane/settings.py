@@ -270,5 +270,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # httpx logs every request's full URL, and a webhook's URL may hold a password or token.
-    "loggers": {"httpx": {"level": "WARNING"}},
+    # kafka-python (partition reassignments) logs every connection it opens and closes.
+    "loggers": {"httpx": {"level": "WARNING"}, "kafka": {"level": "WARNING"}},
 }
