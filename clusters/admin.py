@@ -57,8 +57,19 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """View only: tokens are made and revoked in the console or the API, where each change is
+    audited; an edit here could otherwise quietly un-revoke a token or widen its access."""
+
     list_display = ["name", "organisation", "prefix", "read_only", "expires_at", "revoked_at"]
-    readonly_fields = ["digest", "prefix"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class NodeInline(admin.TabularInline):

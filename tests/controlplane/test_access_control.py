@@ -401,3 +401,33 @@ def test_a_generic_view_over_every_organisations_objects_still_hides_them(
     own.save()
     request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {org_b.token}")
     assert Unscoped.as_view()(request, cluster_id=str(own.pk)).status_code == 200
+
+
+def test_djangos_admin_cannot_change_tokens_behind_the_audit_log(org_a: Member) -> None:
+    """Tokens are changed only where it is audited: the admin shows them but cannot add, edit
+    (say, un-revoke or widen one) or delete them."""
+    from django.contrib.auth import get_user_model
+
+    from clusters.models import ApiToken
+
+    operator = get_user_model().objects.create_superuser(
+        username=f"operator-{uuid.uuid4().hex[:8]}", password=None
+    )
+    token = ApiToken.objects.filter(organisation=org_a.user.membership.organisation).first()
+    browser = client()
+    browser.force_login(operator)
+    base = "/admin/clusters/apitoken/"
+    assert browser.get(base).status_code == 200
+    assert browser.get(f"{base}{token.pk}/change/").status_code == 200  # viewable
+    assert browser.get(f"{base}add/").status_code == 403
+    edited = browser.post(
+        f"{base}{token.pk}/change/", {"name": "widened", "read_only": "", "revoked_at": ""}
+    )
+    assert edited.status_code == 403
+    assert browser.post(f"{base}{token.pk}/delete/", {"post": "yes"}).status_code == 403
+    after = ApiToken.objects.get(pk=token.pk)
+    assert (after.name, after.read_only, after.revoked_at) == (
+        token.name,
+        token.read_only,
+        token.revoked_at,
+    )
