@@ -147,7 +147,7 @@ def cluster_create(
                 created_by=actor.label,
             )
             if cluster.is_secured:
-                _create_cluster_ca(cluster)
+                cluster_ca_create(cluster=cluster)
             Node.objects.bulk_create(
                 [
                     Node(cluster=cluster, role=NodeRole.ZOOKEEPER, index=i)
@@ -184,7 +184,8 @@ def cluster_create(
     return cluster, operation
 
 
-def _create_cluster_ca(cluster: Cluster) -> ClusterCA:
+def cluster_ca_create(*, cluster: Cluster) -> ClusterCA:
+    """The cluster's own CA and the control plane's client certificate from it, keys encrypted."""
     ca = pki.create_ca(f"{cluster.name} CA {cluster.pk}")
     client = pki.issue_client_certificate(ca)
     row = ClusterCA(

@@ -168,6 +168,101 @@ def test_the_broker_refuses_a_client_certificate_from_another_ca(
         _handshake(tmp_path, ca, stranger, ca.certificate_pem, "127.0.0.1")
 
 
+# --- the control plane's side, in process: settings, certificates, connection info ------------
+
+
+def _local_cluster(security_protocol: str):
+    """A cluster row with two brokers at known addresses, as provisioning leaves it."""
+    from clusters.models import (
+        Cluster,
+        DataplaneVersion,
+        Node,
+        NodeRole,
+        NodeSize,
+        Organisation,
+        Provider,
+        Region,
+    )
+    from clusters.services import cluster_ca_create
+
+    local = Provider.objects.get(slug="local")
+    cluster = Cluster.objects.create(
+        organisation=Organisation.objects.create(name=f"tls-{uuid.uuid4().hex[:8]}"),
+        name="orders",
+        provider=local,
+        region=Region.objects.get(provider=local, slug="local"),
+        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
+        dataplane_version=DataplaneVersion.objects.get(is_default=True),
+        broker_count=2,
+        zookeeper_count=1,
+        default_replication_factor=2,
+        storage_gib=10,
+        security_protocol=security_protocol,
+        created_by="test",
+    )
+    if cluster.is_secured:
+        cluster_ca_create(cluster=cluster)
+    Node.objects.bulk_create(
+        Node(cluster=cluster, role=NodeRole.BROKER, index=i, host=f"127.0.16.{i + 1}", port=9092)
+        for i in range(2)
+    )
+    return cluster
+
+
+def test_plaintext_clusters_are_reached_on_the_client_port(django_db: str) -> None:
+    from clusters.kafka import client_config
+
+    cluster = _local_cluster("PLAINTEXT")
+    assert client_config(cluster) == {"bootstrap.servers": "127.0.16.1:9092,127.0.16.2:9092"}
+    assert client_config(cluster, brokers=[1]) == {"bootstrap.servers": "127.0.16.2:9092"}
+
+
+def test_the_control_plane_is_a_mutual_tls_client_of_the_internal_listener(django_db: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from clusters.kafka import client_config
+
+    cluster = _local_cluster("SASL_SSL")
+    settings = client_config(cluster)
+    assert settings["bootstrap.servers"] == "127.0.16.1:9093,127.0.16.2:9093"
+    assert settings["security.protocol"] == "SSL"
+    assert settings["ssl.ca.pem"] == cluster.ca.certificate_pem
+    certificate = _certificate(settings["ssl.certificate.pem"])
+    assert certificate.subject.rfc4514_string() == "CN=controlplane"
+    certificate.verify_directly_issued_by(_certificate(settings["ssl.ca.pem"]))
+    key = serialization.load_pem_private_key(settings["ssl.key.pem"].encode(), password=None)
+    assert key.public_key() == certificate.public_key()
+    # Both keys are stored encrypted.
+    assert "PRIVATE KEY" not in cluster.ca.key_encrypted + cluster.ca.client_key_encrypted
+    assert "-----BEGIN PRIVATE KEY-----" in cluster.ca.key_pem()
+
+
+def test_a_broker_keeps_its_certificate_until_its_address_changes(django_db: str) -> None:
+    from clusters.models import NodeRole
+    from provisioning.workflows import broker_tls_host_vars
+
+    cluster = _local_cluster("SASL_SSL")
+    node = cluster.nodes.get(role=NodeRole.BROKER, index=0)
+    first = broker_tls_host_vars(node)
+    assert first["tls_ca_pem"] == cluster.ca.certificate_pem
+    assert first["tls_keystore_pem"].count("-----BEGIN CERTIFICATE-----") == 2
+    assert "PRIVATE KEY" not in node.key_encrypted and node.certificate_pem
+    assert broker_tls_host_vars(node) == first, "re-runs write the same files"
+    node.host = "127.0.16.9"
+    moved = broker_tls_host_vars(node)
+    assert moved["tls_keystore_pem"] != first["tls_keystore_pem"]
+    assert pki.certificate_hosts(node.certificate_pem) == {"127.0.16.9", "orders-b0"}
+
+
+def test_connection_info_before_the_cluster_runs(django_db: str) -> None:
+    from clusters.connection import connection_info
+
+    info = connection_info(_local_cluster("SASL_SSL"))
+    assert info.bootstrap_servers == "" and info.ca_required
+    assert "<bootstrap servers>" in info.snippets["confluent_kafka"]
+    assert '"sasl.mechanism": "SCRAM-SHA-512"' in info.snippets["confluent_kafka"]
+
+
 # --- end to end: a default cluster, from nothing to SCRAM clients over TLS ----------------------
 
 
