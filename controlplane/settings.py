@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "monitoring.middleware.RequestMetrics",
     "controlplane.headers.ContentSecurityPolicy",
     "django.middleware.security.SecurityMiddleware",
+    "controlplane.input_guard.RefuseNulCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

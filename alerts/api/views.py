@@ -25,6 +25,7 @@ from alerts.api.serializers import (
     SilenceSerializer,
 )
 from alerts.models import AlertState, RuleKind
+from clusters.errors import InvalidInput
 from clusters.permissions import actor_for
 from clusters.selectors import cluster_get
 
@@ -58,6 +59,13 @@ class AlertList(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
+        errors = {}
+        if params.get("state") and params["state"] not in [*AlertState.values, "open"]:
+            errors["state"] = [f"One of {', '.join([*AlertState.values, 'open'])}."]
+        if params.get("kind") and params["kind"] not in RuleKind.values:
+            errors["kind"] = [f"One of {', '.join(RuleKind.values)}."]
+        if errors:
+            raise InvalidInput("The filter is invalid.", field_errors=errors)
         return selectors.alerts_of(
             _cluster(self.request, self.kwargs["cluster_id"]),
             state=params.get("state"),

@@ -37,6 +37,7 @@ from clusters.api.serializers import (
 from clusters.connection import connection_info
 from clusters.errors import InvalidInput
 from clusters.idempotency import HEADER, with_idempotency
+from clusters.models import ClusterStatus
 from clusters.permissions import actor_for
 from provisioning.selectors import operations_of
 
@@ -76,6 +77,11 @@ class ClusterList(generics.ListAPIView):
     def get_queryset(self):
         queryset = selectors.clusters_visible(actor_for(self.request).organisation)
         if status_filter := self.request.query_params.get("status"):
+            if status_filter not in ClusterStatus.values:
+                raise InvalidInput(
+                    "The filter is invalid.",
+                    field_errors={"status": [f"One of {', '.join(ClusterStatus.values)}."]},
+                )
             queryset = queryset.filter(status=status_filter)
         return queryset
 
