@@ -17,6 +17,9 @@ Where this server is stricter than Kafka, on purpose:
 - The `tokenauth` extension (delegation tokens) is refused rather than honoured: there are no tokens here.
 - User names are SASLprep-normalised (RFC 4013). Passwords are not: Kafka's clients and brokers hash the
   password's UTF-8 bytes as they are, and credentials must stay interchangeable with theirs.
+
+Where it is more lenient than Kafka 4: the client-final nonce librdkafka sent before 2.6.1 (its client
+nonce, then the whole nonce again) is accepted, so Debian 12's kcat logs in; any other mismatch is refused.
 """
 
 from __future__ import annotations
@@ -335,6 +338,7 @@ class ScramServer:
         self._nonce_factory = nonce
         self._state = "first"
         self._gs2_header = ""
+        self._client_nonce = ""
         self._nonce = ""
         self._auth_prefix = ""
         self._credential: ScramCredential | None = None
@@ -434,6 +438,7 @@ class ScramServer:
             raise AuthenticationFailed("Authentication failed: credentials could not be obtained")
         self._credential = credential
         self._candidate = username
+        self._client_nonce = client_nonce
         self._nonce = client_nonce + self._nonce_factory()
         server_first = (
             f"r={self._nonce},s={base64.b64encode(credential.salt).decode()},"
@@ -462,7 +467,7 @@ class ScramServer:
             raise AuthenticationFailed(
                 "invalid SCRAM client-final message: channel binding does not match the gs2 header"
             )
-        if not hmac.compare_digest(attributes[1][2:].encode(), self._nonce.encode()):
+        if not self._nonce_matches(attributes[1][2:]):
             raise AuthenticationFailed("invalid SCRAM client-final message: nonce mismatch")
         proof = _b64decode(proof_text, "proof")
         if len(proof) != self.mechanism.digest_size:
@@ -479,6 +484,14 @@ class ScramServer:
         self._state = "complete"
         signature = self.mechanism.hmac(credential.server_key, auth_message)
         return b"v=" + base64.b64encode(signature)
+
+    def _nonce_matches(self, nonce: str) -> bool:
+        # librdkafka < 2.6.1 sends c-nonce + (c-nonce + s-nonce). Safe to take: AuthMessage holds our own
+        # server-first message with the fresh nonce, so the proof still binds this exchange's s-nonce.
+        return any(
+            hmac.compare_digest(nonce.encode(), expected.encode())
+            for expected in (self._nonce, self._client_nonce + self._nonce)
+        )
 
     @staticmethod
     def _username(sasl_name: str) -> str:

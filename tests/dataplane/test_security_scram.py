@@ -275,13 +275,22 @@ def test_malformed_client_first_messages(message: bytes, reason: str) -> None:
 
 
 def _rfc_client_final(
-    mechanism: ScramMechanism, password: str, client_first: bytes, server_first: bytes
+    mechanism: ScramMechanism,
+    password: str,
+    client_first: bytes,
+    server_first: bytes,
+    sent_nonce: bytes | None = None,
 ) -> bytes:
-    """The client-final message RFC 5802 section 3 defines, for any gs2 header and extensions."""
+    """The client-final message RFC 5802 section 3 defines, for any gs2 header and extensions.
+
+    `sent_nonce` replaces the nonce the message carries (and its proof covers), as a client that gets
+    it wrong would send it.
+    """
     gs2_header, _, bare = client_first.partition(b",n=")
     gs2_header += b","
     nonce, salt, iterations = SERVER_FIRST.fullmatch(server_first).groups()
-    without_proof = b"c=" + base64.b64encode(gs2_header) + b",r=" + nonce
+    sent = nonce if sent_nonce is None else sent_nonce
+    without_proof = b"c=" + base64.b64encode(gs2_header) + b",r=" + sent
     auth_message = b"n=" + bare + b"," + server_first + b"," + without_proof
     salted = scram.salted_password(mechanism, password, base64.b64decode(salt), int(iterations))
     client_key = mechanism.hmac(salted, b"Client Key")
@@ -327,6 +336,100 @@ def test_malformed_client_final_messages(template: str, reason: str) -> None:
     with pytest.raises(AuthenticationFailed, match=reason):
         server.final(template.format(nonce=nonce).encode())
     assert not server.complete
+
+
+# librdkafka before 2.6.1 (Debian 12's kcat is 2.0.2) puts its client nonce before the whole nonce
+# the server sent: "c=biws,r=<c-nonce><c-nonce><s-nonce>,p=...", with the proof made over that text.
+CLIENT_NONCE = b"OD-BVr<{uq}/w}~MXj@>3]3?DS=d6;BM"  # one kcat 2.0.2 sent
+
+
+@pytest.mark.parametrize("mechanism", [SCRAM_SHA_256, SCRAM_SHA_512])
+def test_old_librdkafkas_repeated_client_nonce_is_accepted(mechanism: ScramMechanism) -> None:
+    server = _server(mechanism.name, _store(mechanism.name, {"alice": "pw"}))
+    first = b"n,,n=alice,r=" + CLIENT_NONCE
+    server_first = server.first(first)
+    nonce = SERVER_FIRST.fullmatch(server_first).group(1)
+    final = _rfc_client_final(mechanism, "pw", first, server_first, CLIENT_NONCE + nonce)
+    assert final.startswith(b"c=biws,r=" + CLIENT_NONCE + CLIENT_NONCE + nonce[len(CLIENT_NONCE) :])
+    answer = server.final(final)
+    assert server.complete and server.username == "alice"
+    # The server signature covers the client-final message as sent, as librdkafka checks it.
+    auth_message = first[3:] + b"," + server_first + b"," + final.rpartition(b",p=")[0]
+    server_key = _store_key(mechanism, "pw", server_first)
+    assert answer == b"v=" + base64.b64encode(mechanism.hmac(server_key, auth_message))
+
+
+def _store_key(mechanism: ScramMechanism, password: str, server_first: bytes) -> bytes:
+    _, salt, iterations = SERVER_FIRST.fullmatch(server_first).groups()
+    salted = scram.salted_password(mechanism, password, base64.b64decode(salt), int(iterations))
+    return mechanism.hmac(salted, b"Server Key")
+
+
+@pytest.mark.parametrize(
+    "sent_nonce",
+    [
+        pytest.param(lambda c, n: c, id="client nonce only"),
+        pytest.param(lambda c, n: n[len(c) :], id="server part only"),
+        pytest.param(lambda c, n: n + c, id="client nonce after"),
+        pytest.param(lambda c, n: c + c + n, id="client nonce twice before"),
+        pytest.param(lambda c, n: b"x" + n, id="another prefix"),
+        pytest.param(lambda c, n: c[:-1] + n, id="a shorter prefix"),
+        pytest.param(lambda c, n: c + n[:-1], id="server nonce cut"),
+        pytest.param(lambda c, n: b"abc" + c + n[len(c) :], id="another client nonce"),
+    ],
+)
+def test_other_nonce_mismatches_are_refused_even_with_a_valid_proof(sent_nonce) -> None:
+    # Kafka 3.8.1 to 3.9 accepted any prefix (endsWith); only librdkafka's exact text passes here.
+    server = _server("SCRAM-SHA-256", _store("SCRAM-SHA-256", {"alice": "pw"}))
+    first = b"n,,n=alice,r=" + CLIENT_NONCE
+    server_first = server.first(first)
+    nonce = SERVER_FIRST.fullmatch(server_first).group(1)
+    final = _rfc_client_final(
+        SCRAM_SHA_256, "pw", first, server_first, sent_nonce(CLIENT_NONCE, nonce)
+    )
+    with pytest.raises(AuthenticationFailed, match="nonce mismatch"):
+        server.final(final)
+    assert not server.complete and server.username is None
+
+
+def test_a_replayed_repeated_nonce_final_message_is_refused() -> None:
+    # Why accepting the repeated nonce is safe: the AuthMessage the proof must match holds the
+    # server-first message this server sent, so a proof from another exchange never fits, even
+    # when its nonce text is rewritten to what this exchange expects.
+    store = _store("SCRAM-SHA-256", {"alice": "pw"})
+    first = b"n,,n=alice,r=" + CLIENT_NONCE
+    recorded = _server("SCRAM-SHA-256", store)
+    recorded_first = recorded.first(first)
+    old_nonce = SERVER_FIRST.fullmatch(recorded_first).group(1)
+    old_final = _rfc_client_final(
+        SCRAM_SHA_256, "pw", first, recorded_first, CLIENT_NONCE + old_nonce
+    )
+    assert recorded.final(old_final).startswith(b"v=")
+
+    replayed = _server("SCRAM-SHA-256", store)
+    new_nonce = SERVER_FIRST.fullmatch(replayed.first(first)).group(1)
+    assert new_nonce != old_nonce
+    with pytest.raises(AuthenticationFailed, match="nonce mismatch"):
+        replayed.final(old_final)
+
+    rewritten = _server("SCRAM-SHA-256", store)
+    new_nonce = SERVER_FIRST.fullmatch(rewritten.first(first)).group(1)
+    with pytest.raises(AuthenticationFailed, match="invalid credentials"):
+        rewritten.final(old_final.replace(old_nonce, new_nonce))
+
+
+def test_a_repeated_nonce_with_a_wrong_password_or_unknown_user_is_refused() -> None:
+    store = _store("SCRAM-SHA-256", {"alice": "pw"})
+    for user, password in ((b"alice", "wrong"), (b"nobody", "pw")):
+        server = _server("SCRAM-SHA-256", store)
+        first = b"n,,n=" + user + b",r=" + CLIENT_NONCE
+        server_first = server.first(first)
+        nonce = SERVER_FIRST.fullmatch(server_first).group(1)
+        final = _rfc_client_final(
+            SCRAM_SHA_256, password, first, server_first, CLIENT_NONCE + nonce
+        )
+        with pytest.raises(AuthenticationFailed, match="invalid credentials"):
+            server.final(final)
 
 
 def test_messages_out_of_order_fail_cleanly() -> None:
