@@ -18,8 +18,9 @@ Where this server is stricter than Kafka, on purpose:
 - User names are SASLprep-normalised (RFC 4013). Passwords are not: Kafka's clients and brokers hash the
   password's UTF-8 bytes as they are, and credentials must stay interchangeable with theirs.
 
-Where it is more lenient than Kafka 4: the client-final nonce librdkafka sent before 2.6.1 (its client
-nonce, then the whole nonce again) is accepted, so Debian 12's kcat logs in; any other mismatch is refused.
+Where it is more lenient than Kafka 4: the client-final nonce librdkafka sent before 2.6.1 (its
+client nonce, then the whole nonce again) is accepted, so Debian 12's kcat can log in. No other
+mismatch is.
 """
 
 from __future__ import annotations
@@ -486,7 +487,7 @@ class ScramServer:
         return b"v=" + base64.b64encode(signature)
 
     def _nonce_matches(self, nonce: str) -> bool:
-        # librdkafka < 2.6.1 sends c-nonce + (c-nonce + s-nonce). Safe to take: AuthMessage holds our own
+        # librdkafka < 2.6.1 sends c-nonce + (c-nonce + s-nonce). Safe: AuthMessage holds our own
         # server-first message with the fresh nonce, so the proof still binds this exchange's s-nonce.
         return any(
             hmac.compare_digest(nonce.encode(), expected.encode())

@@ -283,8 +283,8 @@ def _rfc_client_final(
 ) -> bytes:
     """The client-final message RFC 5802 section 3 defines, for any gs2 header and extensions.
 
-    `sent_nonce` replaces the nonce the message carries (and its proof covers), as a client that gets
-    it wrong would send it.
+    `sent_nonce` replaces the nonce the message carries (and its proof covers), as a client that
+    gets it wrong would send it.
     """
     gs2_header, _, bare = client_first.partition(b",n=")
     gs2_header += b","

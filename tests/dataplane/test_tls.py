@@ -298,14 +298,18 @@ def test_clients_produce_and_consume_with_a_client_certificate(
     assert values == [b"m0", b"m1", b"m2"]
 
 
-@pytest.mark.parametrize("listener", ["MTLS", "SASL_SSL"])
-def test_kcat_produces_and_consumes(tls_broker: TlsBroker, listener: str, topic_name: str) -> None:
-    if listener == "MTLS":
+@pytest.mark.parametrize(
+    ("listener", "mechanism"),
+    [("MTLS", None), ("SASL_SSL", "SCRAM-SHA-256"), ("SASL_SSL", "SCRAM-SHA-512")],
+)
+def test_kcat_produces_and_consumes(
+    tls_broker: TlsBroker, listener: str, mechanism: str | None, topic_name: str
+) -> None:
+    if mechanism is None:
         auth = ClientAuth("SSL", tls_broker.ca.truststore, tls_broker.client)
     else:
-        # PLAIN: Debian's kcat (librdkafka 2.0) repeats the client nonce in its SCRAM client-final
-        # message, which the broker refuses as Kafka 4 does (librdkafka fixed it in 2.6.1).
-        auth = ClientAuth("SASL_SSL", tls_broker.ca.truststore, mechanism="PLAIN")
+        # Debian 12's kcat (librdkafka 2.0) repeats the client nonce in its SCRAM client-final.
+        auth = ClientAuth("SASL_SSL", tls_broker.ca.truststore, mechanism=mechanism)
     options = [arg for key, value in auth.confluent().items() for arg in ("-X", f"{key}={value}")]
     bootstrap = ["-b", tls_broker.bootstrap(listener), "-t", topic_name]
     subprocess.run(
