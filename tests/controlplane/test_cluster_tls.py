@@ -403,7 +403,7 @@ def test_a_default_cluster_serves_scram_clients_over_tls(
         namespace["producer"].close()
 
         # kcat's -X settings are librdkafka's: the same settings reach the cluster.
-        kcat = shlex.split(_fill(info["snippets"]["kcat"], "shop", password))
+        kcat = shlex.split(_fill(info["snippets"]["kcat"], "shop", password), comments=True)
         assert kcat[:3] == ["kcat", "-b", info["bootstrap_servers"]]
         kcat_settings = dict(kcat[i + 1].split("=", 1) for i in range(len(kcat)) if kcat[i] == "-X")
         assert _reachable({"bootstrap.servers": kcat[2], **kcat_settings})
