@@ -20,6 +20,7 @@ from django.utils import timezone
 from clusters.models import (
     INTERNAL_LISTENER_PORT,
     Cluster,
+    ClusterCA,
     DataplaneVersion,
     Node,
     NodeRole,
@@ -408,8 +409,11 @@ def destroy_nodes(ctx: StepContext) -> None:
     for node in ctx.nodes():
         provider.destroy_node(node, ctx.log)
         node.status = NodeStatus.DESTROYED
-        node.save(update_fields=["status"])
+        # A destroyed broker's key has nothing left to protect; keeping it only risks it.
+        node.certificate_pem = node.key_encrypted = ""
+        node.save(update_fields=["status", "certificate_pem", "key_encrypted"])
     provider.release_cluster(ctx.cluster, ctx.log)
+    ClusterCA.objects.filter(cluster=ctx.cluster).delete()
 
 
 # --- rolling restart ------------------------------------------------------------------------------

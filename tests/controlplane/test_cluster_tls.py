@@ -254,6 +254,18 @@ def test_a_broker_keeps_its_certificate_until_its_address_changes(django_db: str
     assert pki.certificate_hosts(node.certificate_pem) == {"127.0.16.9", "orders-b0"}
 
 
+def test_deleting_the_nodes_drops_every_key(django_db: str) -> None:
+    from clusters.models import ClusterCA, NodeRole
+    from provisioning.workflows import StepContext, broker_tls_host_vars, destroy_nodes
+
+    cluster = _local_cluster("SASL_SSL")
+    for node in cluster.nodes.filter(role=NodeRole.BROKER):
+        broker_tls_host_vars(node)
+    destroy_nodes(StepContext(cluster=cluster, log=lambda line: None))
+    assert not ClusterCA.objects.filter(cluster=cluster).exists()
+    assert set(cluster.nodes.values_list("certificate_pem", "key_encrypted")) == {("", "")}
+
+
 def test_connection_info_before_the_cluster_runs(django_db: str) -> None:
     from clusters.connection import connection_info
 
