@@ -83,7 +83,6 @@ producer = KafkaProducer(
 
 def _kcat_sasl_ssl(servers: str) -> str:
     return (
-        "# kcat built on librdkafka 2.6.1 or later: earlier ones repeat the client nonce in SCRAM\n"
         f"kcat -b {servers} -X security.protocol=SASL_SSL "
         f"-X sasl.mechanism={SCRAM_MECHANISMS[1]} "
         f"-X sasl.username='{USERNAME_PLACEHOLDER}' -X sasl.password='{PASSWORD_PLACEHOLDER}' "

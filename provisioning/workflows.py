@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from access.kafka import ALLOWED_CIDRS_CONFIG
 from clusters.models import (
     INTERNAL_LISTENER_PORT,
     Cluster,
@@ -138,6 +139,18 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
     zookeeper_connect = (
         ",".join(f"{n.host}:{n.port}" for n in zookeepers) + f"{ZOOKEEPER_CHROOT}-{cluster.pk}"
     )
+    broker_settings = {
+        "default.replication.factor": cluster.default_replication_factor,
+        "offsets.topic.replication.factor": min(3, broker_count),
+        "min.insync.replicas": 2 if cluster.default_replication_factor >= 3 else 1,
+        "num.partitions": 3,
+        "auto.create.topics.enable": "false",
+        "cluster.id": str(cluster.pk),
+    }
+    if cluster.is_secured and cluster.allowed_cidrs:
+        # The allow-list a broker starts with, so one created or added later enforces it from its
+        # first connection; firewall changes while it runs arrive as dynamic configs.
+        broker_settings[ALLOWED_CIDRS_CONFIG] = ",".join(cluster.allowed_cidrs)
     return {
         "all": {
             "vars": {
@@ -152,14 +165,7 @@ def inventory(ctx: StepContext) -> dict[str, Any]:
                 "dataplane_python": sys.executable,
                 "health_report_url": settings.CONTROLPLANE_URL.rstrip("/"),
                 "health_report_interval_ms": int(settings.HEALTH_REPORT_INTERVAL_S * 1000),
-                "broker_settings": {
-                    "default.replication.factor": cluster.default_replication_factor,
-                    "offsets.topic.replication.factor": min(3, broker_count),
-                    "min.insync.replicas": 2 if cluster.default_replication_factor >= 3 else 1,
-                    "num.partitions": 3,
-                    "auto.create.topics.enable": "false",
-                    "cluster.id": str(cluster.pk),
-                },
+                "broker_settings": broker_settings,
             },
             "children": {
                 "zookeeper": {"hosts": hosts(zookeepers)},
