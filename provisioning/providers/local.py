@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 
 from access.kafka import allowed_cidrs_apply
+from clusters.errors import Conflict
 from clusters.models import Cluster, Node, NodeRole, NodeSize, NodeStatus
 from clusters.models import Provider as ProviderRow
 from provisioning.providers.base import Log, NodeObservation
@@ -133,6 +134,11 @@ class LocalProvider:
     def update_firewall(self, cluster: Cluster, log: Log) -> None:
         # Loopback addresses have no network firewall in front of them: the brokers enforce the
         # allow-list themselves, on every listener but the inter-broker one.
+        if not cluster.is_secured:
+            raise Conflict(
+                "A PLAINTEXT cluster's brokers replicate on their one listener, which the local "
+                "provider cannot filter; firewall rules need a SASL_SSL cluster."
+            )
         allowed_cidrs_apply(cluster, list(cluster.allowed_cidrs))
         allowed = ", ".join(cluster.allowed_cidrs) or "any address"
         log(f"client listeners of {cluster.name} accept {allowed}")

@@ -82,12 +82,12 @@ def test_listener_settings_are_checked() -> None:
     assert config["connection.failed.authentication.delay.ms"] == 1000
     for bad, why in [
         ({"listeners": "CLIENT://h:1"}, "not in listener.security.protocol.map"),
-        ({"listeners": "SSL://h:1"}, "not served here"),
+        ({"listeners": "SSL://h:1"}, "ssl.keystore.location: required"),
         ({"sasl.enabled.mechanisms": "GSSAPI"}, "GSSAPI not supported"),
         ({"inter.broker.listener.name": "OTHER"}, "is not a listener"),
         (
             {"listeners": "SASL_PLAINTEXT://h:1", "zookeeper.connect": "z:2181"},
-            "must be a PLAINTEXT listener",
+            "must be PLAINTEXT or SSL",
         ),
     ]:
         with pytest.raises(ConfigError, match=why):
