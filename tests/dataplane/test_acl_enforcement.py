@@ -29,12 +29,12 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
-from kafka.admin import UserScramCredentialUpsertion
 
 from dataplane.broker.dispatch import APIS
 from dataplane.config import BrokerConfig, ConfigError
 from tests.support.broker import HOST, BrokerProcess
 from tests.support.ports import free_port
+from tests.support.scram_users import create_scram_users
 from tests.support.wire import METADATA, WireClient, batch
 
 DESCRIBE_ACLS = 29
@@ -90,13 +90,7 @@ def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclBroker]:
     )
     process.start()
     try:
-        admin = kafka.admin.KafkaAdminClient(bootstrap_servers=f"{HOST}:{plaintext_port}")
-        try:
-            errors = admin.alter_user_scram_credentials(
-                [UserScramCredentialUpsertion(u, MECHANISM, p) for u, p in USERS.items()]
-            )
-        finally:
-            admin.close()
+        errors = create_scram_users(f"{HOST}:{plaintext_port}", USERS, (MECHANISM,))
         assert errors == dict.fromkeys(USERS)
         process.stop()
         process.overrides.update(

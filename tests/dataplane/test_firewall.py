@@ -10,7 +10,6 @@ sockets bound to 127.0.0.2 stand for a second client machine.
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from confluent_kafka.admin import ResourceType as ConfluentResourceType
 
 from dataplane.security.firewall import is_allowed, parse_allowed_cidrs
 from tests.support.broker import HOST, BrokerProcess
+from tests.support.broker_metrics import broker_metric
 from tests.support.ports import free_port
 from tests.support.wire import API_VERSIONS, WireClient
 
@@ -79,13 +79,7 @@ class FirewalledBroker:
             raise ValueError(exc.args[0].str()) from None
 
     def refused(self) -> float:
-        url = f"http://{HOST}:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        for line in text.splitlines():
-            if line.startswith("dataplane_connections_refused_total"):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError("no connections_refused_total in the metrics")
+        return broker_metric(self.metrics_port, "dataplane_connections_refused_total")
 
 
 @pytest.fixture(scope="module")

@@ -7,25 +7,30 @@ PLAINTEXT one that the admin client uses to create users before anyone can log i
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiokafka
 import kafka
 import kafka.admin
 import kafka.errors
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism
 from confluent_kafka.admin import UserScramCredentialUpsertion as UserScramCredentialUpsertionC
 from kafka.admin import UserScramCredentialDeletion, UserScramCredentialUpsertion
 
 from tests.support.broker import HOST, BrokerProcess
+from tests.support.broker_metrics import broker_metric
+from tests.support.kafka_clients import (
+    ROUND_TRIPS,
+    ClientAuth,
+    confluent_round_trip,
+    kafka_python_round_trip,
+    produce_until_refused,
+)
 from tests.support.ports import free_port
+from tests.support.scram_users import create_scram_users
 from tests.support.wire import API_VERSIONS, METADATA, WireClient
 
 TIMEOUT = 15.0
@@ -41,13 +46,7 @@ class SaslBroker:
         self.metrics_port = metrics_port
 
     def failed_authentications(self) -> float:
-        url = f"http://{HOST}:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        for line in text.splitlines():
-            if line.startswith("dataplane_failed_authentication_total"):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError("no failed_authentication_total in the metrics")
+        return broker_metric(self.metrics_port, "dataplane_failed_authentication_total")
 
 
 @pytest.fixture(scope="module")
@@ -64,125 +63,16 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     )
     process.start()
     broker = SaslBroker(process, plaintext_port, metrics_port)
-    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=broker.plaintext)
-    try:
-        errors = admin.alter_user_scram_credentials(
-            [
-                UserScramCredentialUpsertion(user, mechanism, password)
-                for user, password in USERS.items()
-                for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
-            ]
-        )
-    finally:
-        admin.close()
+    errors = create_scram_users(broker.plaintext, USERS, ("SCRAM-SHA-256", "SCRAM-SHA-512"))
     assert errors == {user: None for user in USERS}
     yield broker
     process.kill()
 
 
-def sasl_config(mechanism: str, user: str = "alice", password: str | None = None) -> dict:
-    return {
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": mechanism,
-        "sasl_plain_username": user,
-        "sasl_plain_password": password or USERS[user],
-    }
-
-
-def confluent_round_trip(
-    bootstrap: str, mechanism: str, user: str, topic: str, password: str | None = None
-) -> list[bytes]:
-    auth = {
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": mechanism,
-        "sasl.username": user,
-        "sasl.password": password or USERS[user],
-    }
-    producer = Producer({"bootstrap.servers": bootstrap, **auth})
-    for i in range(3):
-        producer.produce(topic, f"m{i}".encode())
-    assert producer.flush(TIMEOUT) == 0
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"{topic}.group",
-            "auto.offset.reset": "earliest",
-            **auth,
-        }
+def sasl_auth(mechanism: str, user: str = "alice", password: str | None = None) -> ClientAuth:
+    return ClientAuth(
+        "SASL_PLAINTEXT", mechanism=mechanism, user=user, password=password or USERS[user]
     )
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    deadline = time.monotonic() + TIMEOUT
-    while len(values) < 3 and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            values.append(message.value())
-    consumer.close()
-    return values
-
-
-def kafka_python_round_trip(
-    bootstrap: str, mechanism: str, user: str, topic: str, password: str | None = None
-) -> list[bytes]:
-    auth = sasl_config(mechanism, user, password)
-    producer = kafka.KafkaProducer(bootstrap_servers=bootstrap, **auth)
-    for i in range(3):
-        producer.send(topic, f"m{i}".encode()).get(TIMEOUT)
-    producer.close()
-    consumer = kafka.KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}.group",
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=int(TIMEOUT * 1000),
-        **auth,
-    )
-    values = []
-    for message in consumer:
-        values.append(message.value)
-        if len(values) == 3:
-            break
-    consumer.close()
-    return values
-
-
-def aiokafka_round_trip(bootstrap: str, mechanism: str, user: str, topic: str) -> list[bytes]:
-    async def run() -> list[bytes]:
-        auth = sasl_config(mechanism, user)
-        producer = aiokafka.AIOKafkaProducer(bootstrap_servers=bootstrap, **auth)
-        await producer.start()
-        try:
-            for i in range(3):
-                await producer.send_and_wait(topic, f"m{i}".encode())
-        finally:
-            await producer.stop()
-        consumer = aiokafka.AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=f"{topic}.group",
-            auto_offset_reset="earliest",
-            **auth,
-        )
-        await consumer.start()
-        values = []
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                async for message in consumer:
-                    values.append(message.value)
-                    if len(values) == 3:
-                        break
-        finally:
-            await consumer.stop()
-        return values
-
-    return asyncio.run(run())
-
-
-ROUND_TRIPS = {
-    "confluent-kafka": confluent_round_trip,
-    "kafka-python": kafka_python_round_trip,
-    "aiokafka": aiokafka_round_trip,
-}
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
@@ -192,7 +82,7 @@ def test_clients_produce_and_consume_after_authenticating(
 ) -> None:
     failures = sasl_broker.failed_authentications()
     user = "bob" if mechanism == "SCRAM-SHA-512" else "alice"
-    values = ROUND_TRIPS[client](sasl_broker.sasl, mechanism, user, topic_name)
+    values = ROUND_TRIPS[client](sasl_broker.sasl, sasl_auth(mechanism, user), topic_name)
     assert values == [b"m0", b"m1", b"m2"]
     assert sasl_broker.failed_authentications() == failures
 
@@ -251,21 +141,8 @@ def test_confluent_kafka_with_a_wrong_password_gets_an_authentication_error(
     sasl_broker: SaslBroker, topic_name: str
 ) -> None:
     failures = sasl_broker.failed_authentications()
-    errors: list[KafkaError] = []
-    producer = Producer(
-        {
-            "bootstrap.servers": sasl_broker.sasl,
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "SCRAM-SHA-256",
-            "sasl.username": "alice",
-            "sasl.password": "not-her-password",
-            "error_cb": errors.append,
-        }
-    )
-    producer.produce(topic_name, b"never")
-    deadline = time.monotonic() + TIMEOUT
-    while not errors and time.monotonic() < deadline:
-        producer.poll(0.2)
+    auth = sasl_auth("SCRAM-SHA-256", "alice", "not-her-password")
+    producer, errors = produce_until_refused(sasl_broker.sasl, auth, topic_name)
     assert errors and errors[0].code() == KafkaError._AUTHENTICATION, errors
     assert "Authentication failed" in errors[0].str()
     assert producer.flush(0) == 1  # nothing went out
@@ -339,7 +216,7 @@ def test_describe_user_scram_credentials_lists_mechanisms_and_iterations(
     sasl_broker: SaslBroker,
 ) -> None:
     admin = kafka.admin.KafkaAdminClient(
-        bootstrap_servers=sasl_broker.sasl, **sasl_config("SCRAM-SHA-256")
+        bootstrap_servers=sasl_broker.sasl, **sasl_auth("SCRAM-SHA-256").kafka_python()
     )
     try:
         described = admin.describe_user_scram_credentials()
@@ -380,7 +257,7 @@ def test_alter_user_scram_credentials_validates_as_kafka_does(sasl_broker: SaslB
         assert described["few"]["error"] and described["twice"]["error"]
         # carol logs in with her new credential; deleted, she is gone from Describe.
         assert kafka_python_round_trip(
-            sasl_broker.sasl, "SCRAM-SHA-512", "carol", "carol.topic", "c"
+            sasl_broker.sasl, sasl_auth("SCRAM-SHA-512", "carol", "c"), "carol.topic"
         ) == [b"m0", b"m1", b"m2"]
         assert admin.alter_user_scram_credentials(
             [UserScramCredentialDeletion("carol", "SCRAM-SHA-512")]
@@ -415,6 +292,6 @@ def test_confluent_kafka_admin_manages_users_over_sasl(
         (ScramMechanism.SCRAM_SHA_256, 10000)
     ]
     values = confluent_round_trip(
-        sasl_broker.sasl, "SCRAM-SHA-256", dave, topic_name, "dave-secret"
+        sasl_broker.sasl, sasl_auth("SCRAM-SHA-256", dave, "dave-secret"), topic_name
     )
     assert values == [b"m0", b"m1", b"m2"]

@@ -9,95 +9,32 @@ certificate asked), SASL_SSL, and MTLS (SSL with ssl.client.auth=required, set p
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import aiokafka
-import aiokafka.helpers
-import kafka
-import kafka.admin
-import kafka.errors
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
-from kafka.admin import UserScramCredentialUpsertion
 
 from dataplane.config import BrokerConfig, ConfigError
 from dataplane.security.tls import principal_from_certificate
 from tests.support.broker import HOST, BrokerProcess
+from tests.support.broker_metrics import broker_metric
 from tests.support.certs import CertificateAuthority, IssuedCertificate
+from tests.support.kafka_clients import ROUND_TRIPS, ClientAuth, produce_until_refused
 from tests.support.ports import free_port
+from tests.support.scram_users import create_scram_users
 from tests.support.wire import API_VERSIONS, WireClient
 
 TIMEOUT = 15.0
 MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
 USERS = {"alice": "alice-secret"}
 API_VERSIONS_BODY = {"client_software_name": "t", "client_software_version": "1"}
-
-
-@dataclass(frozen=True)
-class ClientAuth:
-    """How a client connects: security protocol, the CA it trusts, its certificate, SASL login."""
-
-    protocol: str
-    ca: Path
-    certificate: IssuedCertificate | None = None
-    mechanism: str = ""
-    user: str = "alice"
-    password: str = USERS["alice"]
-
-    def confluent(self) -> dict[str, str]:
-        settings = {"security.protocol": self.protocol, "ssl.ca.location": str(self.ca)}
-        if self.certificate is not None:
-            settings["ssl.certificate.location"] = str(self.certificate.certificate)
-            settings["ssl.key.location"] = str(self.certificate.key)
-        if self.mechanism:
-            settings.update(
-                {
-                    "sasl.mechanism": self.mechanism,
-                    "sasl.username": self.user,
-                    "sasl.password": self.password,
-                }
-            )
-        return settings
-
-    def kafka_python(self) -> dict[str, object]:
-        settings: dict[str, object] = {
-            "security_protocol": self.protocol,
-            "ssl_cafile": str(self.ca),
-        }
-        if self.certificate is not None:
-            settings["ssl_certfile"] = str(self.certificate.certificate)
-            settings["ssl_keyfile"] = str(self.certificate.key)
-        if self.mechanism:
-            settings.update(self._sasl())
-        return settings
-
-    def aiokafka(self) -> dict[str, object]:
-        context = aiokafka.helpers.create_ssl_context(
-            cafile=str(self.ca),
-            certfile=str(self.certificate.certificate) if self.certificate else None,
-            keyfile=str(self.certificate.key) if self.certificate else None,
-        )
-        settings: dict[str, object] = {"security_protocol": self.protocol, "ssl_context": context}
-        if self.mechanism:
-            settings.update(self._sasl())
-        return settings
-
-    def _sasl(self) -> dict[str, object]:
-        return {
-            "sasl_mechanism": self.mechanism,
-            "sasl_plain_username": self.user,
-            "sasl_plain_password": self.password,
-        }
 
 
 class TlsBroker:
@@ -119,13 +56,7 @@ class TlsBroker:
         return f"{HOST}:{self.ports[listener]}"
 
     def failed_authentications(self) -> float:
-        url = f"http://{HOST}:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        for line in text.splitlines():
-            if line.startswith("dataplane_failed_authentication_total"):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError("no failed_authentication_total in the metrics")
+        return broker_metric(self.metrics_port, "dataplane_failed_authentication_total")
 
     def wait_failed_authentications_above(self, before: float) -> float:
         deadline = time.monotonic() + TIMEOUT
@@ -167,105 +98,11 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
         }
     )
     process.start()
-    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=process.bootstrap)
-    try:
-        errors = admin.alter_user_scram_credentials(
-            [
-                UserScramCredentialUpsertion(user, mechanism, password)
-                for user, password in USERS.items()
-                for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
-            ]
-        )
-    finally:
-        admin.close()
+    errors = create_scram_users(process.bootstrap, USERS, ("SCRAM-SHA-256", "SCRAM-SHA-512"))
     assert errors == {user: None for user in USERS}
     yield TlsBroker(process, ports, metrics_port, ca, client_cert)
     process.kill()
     assert "keystore-secret" not in process.log_text()
-
-
-def confluent_round_trip(bootstrap: str, auth: ClientAuth, topic: str) -> list[bytes]:
-    producer = Producer({"bootstrap.servers": bootstrap, **auth.confluent()})
-    for i in range(3):
-        producer.produce(topic, f"m{i}".encode())
-    assert producer.flush(TIMEOUT) == 0
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"{topic}.group",
-            "auto.offset.reset": "earliest",
-            **auth.confluent(),
-        }
-    )
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    deadline = time.monotonic() + TIMEOUT
-    while len(values) < 3 and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            values.append(message.value())
-    consumer.close()
-    return values
-
-
-def kafka_python_round_trip(bootstrap: str, auth: ClientAuth, topic: str) -> list[bytes]:
-    producer = kafka.KafkaProducer(bootstrap_servers=bootstrap, **auth.kafka_python())
-    for i in range(3):
-        producer.send(topic, f"m{i}".encode()).get(TIMEOUT)
-    producer.close()
-    consumer = kafka.KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}.group",
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=int(TIMEOUT * 1000),
-        **auth.kafka_python(),
-    )
-    values = []
-    for message in consumer:
-        values.append(message.value)
-        if len(values) == 3:
-            break
-    consumer.close()
-    return values
-
-
-def aiokafka_round_trip(bootstrap: str, auth: ClientAuth, topic: str) -> list[bytes]:
-    async def run() -> list[bytes]:
-        producer = aiokafka.AIOKafkaProducer(bootstrap_servers=bootstrap, **auth.aiokafka())
-        await producer.start()
-        try:
-            for i in range(3):
-                await producer.send_and_wait(topic, f"m{i}".encode())
-        finally:
-            await producer.stop()
-        consumer = aiokafka.AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=f"{topic}.group",
-            auto_offset_reset="earliest",
-            **auth.aiokafka(),
-        )
-        await consumer.start()
-        values = []
-        try:
-            async with asyncio.timeout(TIMEOUT):
-                async for message in consumer:
-                    values.append(message.value)
-                    if len(values) == 3:
-                        break
-        finally:
-            await consumer.stop()
-        return values
-
-    return asyncio.run(run())
-
-
-ROUND_TRIPS = {
-    "confluent-kafka": confluent_round_trip,
-    "kafka-python": kafka_python_round_trip,
-    "aiokafka": aiokafka_round_trip,
-}
 
 
 @pytest.mark.parametrize("client", list(ROUND_TRIPS))
@@ -284,7 +121,13 @@ def test_clients_produce_and_consume_over_ssl(
 def test_clients_produce_and_consume_over_sasl_ssl(
     tls_broker: TlsBroker, client: str, mechanism: str, topic_name: str
 ) -> None:
-    auth = ClientAuth("SASL_SSL", tls_broker.ca.truststore, mechanism=mechanism)
+    auth = ClientAuth(
+        "SASL_SSL",
+        tls_broker.ca.truststore,
+        mechanism=mechanism,
+        user="alice",
+        password=USERS["alice"],
+    )
     values = ROUND_TRIPS[client](tls_broker.bootstrap("SASL_SSL"), auth, topic_name)
     assert values == [b"m0", b"m1", b"m2"]
 
@@ -309,7 +152,13 @@ def test_kcat_produces_and_consumes(
         auth = ClientAuth("SSL", tls_broker.ca.truststore, tls_broker.client)
     else:
         # Debian 12's kcat (librdkafka 2.0) repeats the client nonce in its SCRAM client-final.
-        auth = ClientAuth("SASL_SSL", tls_broker.ca.truststore, mechanism=mechanism)
+        auth = ClientAuth(
+            "SASL_SSL",
+            tls_broker.ca.truststore,
+            mechanism=mechanism,
+            user="alice",
+            password=USERS["alice"],
+        )
     options = [arg for key, value in auth.confluent().items() for arg in ("-X", f"{key}={value}")]
     bootstrap = ["-b", tls_broker.bootstrap(listener), "-t", topic_name]
     subprocess.run(
@@ -329,18 +178,9 @@ def test_a_client_that_does_not_trust_the_broker_is_refused(
 ) -> None:
     failures = tls_broker.failed_authentications()
     stranger = CertificateAuthority(tmp_path / "stranger", "Stranger CA")
-    errors: list[KafkaError] = []
-    producer = Producer(
-        {
-            "bootstrap.servers": tls_broker.bootstrap("SSL"),
-            **ClientAuth("SSL", stranger.truststore).confluent(),
-            "error_cb": errors.append,
-        }
+    producer, errors = produce_until_refused(
+        tls_broker.bootstrap("SSL"), ClientAuth("SSL", stranger.truststore), topic_name
     )
-    producer.produce(topic_name, b"never")
-    deadline = time.monotonic() + TIMEOUT
-    while not errors and time.monotonic() < deadline:
-        producer.poll(0.2)
     assert errors and errors[0].code() in (KafkaError._SSL, KafkaError._TRANSPORT), errors
     assert "certificate verify failed" in errors[0].str()
     assert producer.flush(0) == 1  # nothing went out
@@ -424,21 +264,14 @@ def test_wrong_sasl_password_over_sasl_ssl_is_refused(
     tls_broker: TlsBroker, topic_name: str
 ) -> None:
     failures = tls_broker.failed_authentications()
-    errors: list[KafkaError] = []
     auth = ClientAuth(
-        "SASL_SSL", tls_broker.ca.truststore, mechanism="SCRAM-SHA-256", password="wrong"
+        "SASL_SSL",
+        tls_broker.ca.truststore,
+        mechanism="SCRAM-SHA-256",
+        user="alice",
+        password="wrong",
     )
-    producer = Producer(
-        {
-            "bootstrap.servers": tls_broker.bootstrap("SASL_SSL"),
-            **auth.confluent(),
-            "error_cb": errors.append,
-        }
-    )
-    producer.produce(topic_name, b"never")
-    deadline = time.monotonic() + TIMEOUT
-    while not errors and time.monotonic() < deadline:
-        producer.poll(0.2)
+    producer, errors = produce_until_refused(tls_broker.bootstrap("SASL_SSL"), auth, topic_name)
     assert errors and errors[0].code() == KafkaError._AUTHENTICATION, errors
     assert producer.flush(0) == 1
     assert tls_broker.failed_authentications() > failures

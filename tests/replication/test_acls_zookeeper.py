@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import kafka.admin
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (
@@ -24,17 +23,15 @@ from confluent_kafka.admin import (
     NewTopic,
     ResourcePatternType,
     ResourceType,
-    ScramCredentialInfo,
-    ScramMechanism,
 )
-from confluent_kafka.admin import UserScramCredentialUpsertion as ScramUpsertion
-from kafka.admin import UserScramCredentialUpsertion
 
 from tests.support.broker import HOST, BrokerProcess
-from tests.support.certs import CertificateAuthority, IssuedCertificate
-from tests.support.cluster import FAST_SETTINGS, ClusterBroker, listener_port, wait_until
+from tests.support.certs import CertificateAuthority
+from tests.support.cluster import FAST_SETTINGS, ClusterBroker, wait_until
+from tests.support.internal_tls import InternalTlsListeners
 from tests.support.listener_cluster import listener_cluster
 from tests.support.ports import free_port
+from tests.support.scram_users import create_scram_sha_256_user, create_scram_users
 from tests.support.wire import WireClient
 from tests.support.zookeeper import ZooKeeperServer, unique_chroot
 
@@ -86,13 +83,7 @@ def acl_cluster(
     try:
         for process in brokers:
             process.start(timeout=40)
-        admin = kafka.admin.KafkaAdminClient(bootstrap_servers=brokers[0].bootstrap)
-        try:
-            errors = admin.alter_user_scram_credentials(
-                [UserScramCredentialUpsertion(u, MECHANISM, p) for u, p in USERS.items()]
-            )
-        finally:
-            admin.close()
+        errors = create_scram_users(brokers[0].bootstrap, USERS, (MECHANISM,))
         assert errors == dict.fromkeys(USERS)
         yield AclCluster(brokers, sasl_ports, chroot)
     finally:
@@ -350,46 +341,20 @@ def test_brokers_replicate_as_super_users_over_mutual_tls_with_the_authorizer_on
     broker_cert = ca.issue("broker", "broker", hosts=(HOST,))
     operator = ca.issue("controlplane", "controlplane")
     stranger = ca.issue("stranger", "stranger")
-    client_ports: dict[int, int] = {}
+    listeners = InternalTlsListeners(ca, broker_cert, client_protocol="SASL_PLAINTEXT")
 
     def settings(broker: ClusterBroker) -> dict[str, object]:
-        client_ports[broker.broker_id] = listener_port()
         return {
-            "listeners": (
-                f"INTERNAL://{HOST}:{broker.port},CLIENT://{HOST}:{client_ports[broker.broker_id]}"
-            ),
-            "advertised.listeners": "",
-            "listener.security.protocol.map": "INTERNAL:SSL,CLIENT:SASL_PLAINTEXT",
-            "inter.broker.listener.name": "INTERNAL",
-            "ssl.keystore.location": broker_cert.keystore,
-            "ssl.truststore.location": ca.truststore,
-            "listener.name.internal.ssl.client.auth": "required",
+            **listeners.settings(broker),
             "sasl.enabled.mechanisms": MECHANISM,
             "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
             "super.users": "User:CN=broker;User:CN=controlplane",
             "allow.everyone.if.no.acl.found": "false",
         }
 
-    def internal(certificate: IssuedCertificate) -> dict:
-        return {
-            "bootstrap.servers": ",".join(f"{HOST}:{b.port}" for b in cluster.brokers.values()),
-            "security.protocol": "SSL",
-            "ssl.ca.location": str(ca.truststore),
-            "ssl.certificate.location": str(certificate.certificate),
-            "ssl.key.location": str(certificate.key),
-        }
-
     with listener_cluster(tmp_path / "cluster", zookeeper, chroot, settings) as cluster:
-        admin = AdminClient(internal(operator))
-        admin.alter_user_scram_credentials(
-            [
-                ScramUpsertion(
-                    "alice",
-                    ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
-                    USERS["alice"].encode(),
-                )
-            ]
-        )["alice"].result(TIMEOUT)
+        admin = AdminClient(listeners.internal_client(cluster, operator))
+        create_scram_sha_256_user(admin, "alice", USERS["alice"], TIMEOUT)
         admin.create_topics([NewTopic("replicated", 1, 3)], operation_timeout=15)[
             "replicated"
         ].result(TIMEOUT)
@@ -405,7 +370,7 @@ def test_brokers_replicate_as_super_users_over_mutual_tls_with_the_authorizer_on
         admin.create_acls([binding])[binding].result(TIMEOUT)
 
         # Another certificate from the same CA gets in, but is no super user.
-        stranger_admin = AdminClient(internal(stranger))
+        stranger_admin = AdminClient(listeners.internal_client(cluster, stranger))
         refused = stranger_admin.create_topics([NewTopic("strangers", 1, 3)], operation_timeout=15)[
             "strangers"
         ]
@@ -415,7 +380,7 @@ def test_brokers_replicate_as_super_users_over_mutual_tls_with_the_authorizer_on
 
         producer = Producer(
             {
-                "bootstrap.servers": ",".join(f"{HOST}:{p}" for p in client_ports.values()),
+                "bootstrap.servers": listeners.client_bootstrap(),
                 "security.protocol": "SASL_PLAINTEXT",
                 "sasl.mechanism": MECHANISM,
                 "sasl.username": "alice",

@@ -13,15 +13,14 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     NewTopic,
-    ScramCredentialInfo,
-    ScramMechanism,
-    UserScramCredentialUpsertion,
 )
 
 from tests.support.broker import HOST
 from tests.support.certs import CertificateAuthority
-from tests.support.cluster import FAST_CLIENT, ClusterBroker, listener_port, wait_until
+from tests.support.cluster import FAST_CLIENT, ClusterBroker, wait_until
+from tests.support.internal_tls import InternalTlsListeners
 from tests.support.listener_cluster import listener_cluster
+from tests.support.scram_users import create_scram_sha_256_user
 from tests.support.zookeeper import ZooKeeperServer
 
 TIMEOUT = 30.0
@@ -34,41 +33,14 @@ def test_replication_over_mutual_tls_survives_a_leader_kill(
     ca = CertificateAuthority(tmp_path / "ca")
     broker_cert = ca.issue("broker", "broker", hosts=(HOST,))
     operator = ca.issue("controlplane", "controlplane")
-    client_ports: dict[int, int] = {}
+    listeners = InternalTlsListeners(ca, broker_cert, client_protocol="SASL_SSL")
 
     def settings(broker: ClusterBroker) -> dict[str, object]:
-        client_ports[broker.broker_id] = listener_port()
-        return {
-            "listeners": (
-                f"INTERNAL://{HOST}:{broker.port},CLIENT://{HOST}:{client_ports[broker.broker_id]}"
-            ),
-            "advertised.listeners": "",
-            "listener.security.protocol.map": "INTERNAL:SSL,CLIENT:SASL_SSL",
-            "inter.broker.listener.name": "INTERNAL",
-            "ssl.keystore.location": broker_cert.keystore,
-            "ssl.truststore.location": ca.truststore,
-            "listener.name.internal.ssl.client.auth": "required",
-            "sasl.enabled.mechanisms": "SCRAM-SHA-256",
-        }
+        return {**listeners.settings(broker), "sasl.enabled.mechanisms": "SCRAM-SHA-256"}
 
     with listener_cluster(tmp_path / "cluster", zookeeper, chroot, settings) as cluster:
-        internal = {
-            "bootstrap.servers": ",".join(f"{HOST}:{b.port}" for b in cluster.brokers.values()),
-            "security.protocol": "SSL",
-            "ssl.ca.location": str(ca.truststore),
-            "ssl.certificate.location": str(operator.certificate),
-            "ssl.key.location": str(operator.key),
-        }
-        admin = AdminClient(internal)
-        admin.alter_user_scram_credentials(
-            [
-                UserScramCredentialUpsertion(
-                    "alice",
-                    ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
-                    b"alice-secret",
-                )
-            ]
-        )["alice"].result(TIMEOUT)
+        admin = AdminClient(listeners.internal_client(cluster, operator))
+        create_scram_sha_256_user(admin, "alice", "alice-secret", TIMEOUT)
         admin.create_topics(
             [NewTopic(TOPIC, 1, 3, config={"min.insync.replicas": "2"})],
             operation_timeout=15,
@@ -77,7 +49,7 @@ def test_replication_over_mutual_tls_survives_a_leader_kill(
 
         client = {
             **FAST_CLIENT,
-            "bootstrap.servers": ",".join(f"{HOST}:{port}" for port in client_ports.values()),
+            "bootstrap.servers": listeners.client_bootstrap(),
             "security.protocol": "SASL_SSL",
             "ssl.ca.location": str(ca.truststore),
             "sasl.mechanism": "SCRAM-SHA-256",
@@ -108,12 +80,12 @@ def test_replication_over_mutual_tls_survives_a_leader_kill(
             TIMEOUT,
             "a new leader",
         )
-        assert new_leader in (set(client_ports) - {leader})
+        assert new_leader in (set(listeners.client_ports) - {leader})
         for i in range(50):
             producer.produce(TOPIC, f"after-{i}".encode())
         assert producer.flush(TIMEOUT) == 0
         wait_until(
-            lambda: cluster.isr(TOPIC) == sorted(set(client_ports) - {leader}),
+            lambda: cluster.isr(TOPIC) == sorted(set(listeners.client_ports) - {leader}),
             TIMEOUT,
             "the ISR to shrink to the survivors",
         )
