@@ -1065,18 +1065,31 @@ class ZooKeeperMetadataStore(MetadataStore):
             state.partition_epoch,
             state.controller_epoch,
         )
+        path = self.path(self.state_path(topic, partition))
         try:
             new_stat = await asyncio.to_thread(
-                self.zk.set,
-                self.path(self.state_path(topic, partition)),
-                state_json(updated),
-                version=state.partition_epoch,
+                self.zk.set, path, state_json(updated), version=state.partition_epoch
             )
-        except (BadVersionError, NoNodeError):
+        except BadVersionError:
+            # Someone (the controller) changed it first: take theirs, so the next change starts
+            # from it instead of failing the same way forever.
+            try:
+                data, stat = await asyncio.to_thread(self.zk.get, path)
+            except NoNodeError:
+                return False
+            self._set_state_if_newer(topic, partition, data, stat.version)
             return False
-        updated.partition_epoch = new_stat.version
-        self._set_state(topic, partition, state_json(updated), new_stat.version)
+        except NoNodeError:
+            return False
+        # The watch may already have brought a newer state (the controller writing right after
+        # us); ours must not replace it.
+        self._set_state_if_newer(topic, partition, state_json(updated), new_stat.version)
         return True
+
+    def _set_state_if_newer(self, name: str, partition: int, data: bytes, version: int) -> None:
+        cached = self._states.get((name, partition))
+        if cached is None or cached.partition_epoch < version:
+            self._set_state(name, partition, data, version)
 
     async def controlled_shutdown(self, timeout: float) -> None:
         """Ask the controller to move leadership off this broker, and wait until it has."""
