@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cluster_rows import create_local_cluster
 from tests.support.routes import Route, http_routes, websocket_routes
 
 UNSAFE_METHODS = ("post", "put", "patch", "delete")
@@ -81,34 +82,11 @@ def objects_of_a(org_a: Member) -> dict[str, str]:
     from django.utils import timezone
 
     from alerts.models import AlertRule, NotificationChannel, Silence
-    from clusters.models import (
-        ApiToken,
-        Cluster,
-        DataplaneVersion,
-        Node,
-        NodeRole,
-        NodeSize,
-        Provider,
-        Region,
-    )
+    from clusters.models import ApiToken, Node, NodeRole
     from provisioning.models import Operation
 
     organisation = org_a.user.membership.organisation
-    local = Provider.objects.get(slug="local")
-    cluster = Cluster.objects.create(
-        organisation=organisation,
-        name="guarded",
-        provider=local,
-        region=Region.objects.get(provider=local, slug="local"),
-        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-        dataplane_version=DataplaneVersion.objects.get(is_default=True),
-        broker_count=1,
-        zookeeper_count=1,
-        default_replication_factor=1,
-        storage_gib=10,
-        status="creating",
-        created_by="test",
-    )
+    cluster = create_local_cluster("guarded", organisation=organisation, status="creating")
     node = Node.objects.create(
         cluster=cluster, role=NodeRole.BROKER, index=0, host="127.0.9.1", port=9092
     )

@@ -28,6 +28,8 @@ import pytest
 
 from tests.controlplane.conftest import cluster_payload
 from tests.controlplane.test_tenancy import console_session
+from tests.support.cluster_rows import create_local_cluster
+from tests.support.mailbox import Mailbox
 from tests.support.platform import Platform, wait_gone
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -136,32 +138,9 @@ def cluster(django_db: str, tasks_in_place: None):
     """A running 3-broker cluster in the database (no processes), its brokers reporting."""
     from django.utils import timezone
 
-    from clusters.models import (
-        Cluster,
-        DataplaneVersion,
-        Node,
-        NodeRole,
-        NodeSize,
-        Organisation,
-        Provider,
-        Region,
-    )
+    from clusters.models import Node, NodeRole
 
-    local = Provider.objects.get(slug="local")
-    created = Cluster.objects.create(
-        organisation=Organisation.objects.create(name=f"org-{uuid.uuid4().hex[:8]}"),
-        name="watched",
-        provider=local,
-        region=Region.objects.get(provider=local, slug="local"),
-        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-        dataplane_version=DataplaneVersion.objects.get(is_default=True),
-        broker_count=3,
-        zookeeper_count=1,
-        default_replication_factor=3,
-        storage_gib=10,
-        status="running",
-        created_by="test",
-    )
+    created = create_local_cluster("watched", broker_count=3, status="running")
     for index in range(3):
         Node.objects.create(
             cluster=created,
@@ -409,17 +388,6 @@ def test_webhooks_are_retried_with_backoff_and_every_attempt_is_recorded(cluster
     assert (lost.state, lost.attempts) == ("failed", delivery.MAX_ATTEMPTS)
     assert "ConnectError" in lost.last_error
     assert all(a.status_code is None for a in lost.attempt_log.all())
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 def test_email_notifications_through_a_real_smtp_server_and_silences(cluster) -> None:

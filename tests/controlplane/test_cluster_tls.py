@@ -22,6 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from clusters import pki
 from tests.controlplane.conftest import cluster_payload
+from tests.support.cluster_rows import create_local_cluster
 from tests.support.platform import Platform
 from tests.support.waiting import wait_until
 
@@ -173,33 +174,10 @@ def test_the_broker_refuses_a_client_certificate_from_another_ca(
 
 def _local_cluster(security_protocol: str):
     """A cluster row with two brokers at known addresses, as provisioning leaves it."""
-    from clusters.models import (
-        Cluster,
-        DataplaneVersion,
-        Node,
-        NodeRole,
-        NodeSize,
-        Organisation,
-        Provider,
-        Region,
-    )
+    from clusters.models import Node, NodeRole
     from clusters.services import cluster_ca_create
 
-    local = Provider.objects.get(slug="local")
-    cluster = Cluster.objects.create(
-        organisation=Organisation.objects.create(name=f"tls-{uuid.uuid4().hex[:8]}"),
-        name="orders",
-        provider=local,
-        region=Region.objects.get(provider=local, slug="local"),
-        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-        dataplane_version=DataplaneVersion.objects.get(is_default=True),
-        broker_count=2,
-        zookeeper_count=1,
-        default_replication_factor=2,
-        storage_gib=10,
-        security_protocol=security_protocol,
-        created_by="test",
-    )
+    cluster = create_local_cluster("orders", broker_count=2, security_protocol=security_protocol)
     if cluster.is_secured:
         cluster_ca_create(cluster=cluster)
     Node.objects.bulk_create(

@@ -25,6 +25,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from tests.support.cluster_rows import create_local_cluster
+
 EXAMPLES_PER_OPERATION = 20
 
 
@@ -55,7 +57,7 @@ def owner(own_task_queue: str) -> dict[str, str]:
     from django.utils import timezone
 
     from alerts.models import AlertRule, NotificationChannel, Silence
-    from clusters.models import Cluster, DataplaneVersion, Node, NodeSize, Provider, Region
+    from clusters.models import Node
     from clusters.tenancy import organisation_bootstrap
     from provisioning.models import Operation
 
@@ -65,20 +67,8 @@ def owner(own_task_queue: str) -> dict[str, str]:
         password=None,
         token_name="schemathesis",
     )
-    local = Provider.objects.get(slug="local")
-    cluster = Cluster.objects.create(
-        organisation=membership.organisation,
-        name="fuzzed",
-        provider=local,
-        region=Region.objects.get(provider=local, slug="local"),
-        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-        dataplane_version=DataplaneVersion.objects.get(is_default=True),
-        broker_count=1,
-        zookeeper_count=1,
-        default_replication_factor=1,
-        storage_gib=10,
-        status="creating",
-        created_by="test",
+    cluster = create_local_cluster(
+        "fuzzed", organisation=membership.organisation, status="creating"
     )
     node = Node.objects.create(cluster=cluster, role="broker", index=0, host="127.0.9.1", port=9092)
     operation = Operation.objects.create(

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from tests.support.cluster_rows import create_local_cluster
+from tests.support.mailbox import Mailbox
 from tests.support.ports import free_port
 from tests.support.routes import http_routes
 
@@ -91,25 +93,10 @@ def secrets_given() -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster(owner: dict) -> str:
-    from clusters.models import Cluster, DataplaneVersion, NodeSize, Provider, Region
-
-    local = Provider.objects.get(slug="local")
-    return str(
-        Cluster.objects.create(
-            organisation=owner["membership"].organisation,
-            name="hygienic",
-            provider=local,
-            region=Region.objects.get(provider=local, slug="local"),
-            node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-            dataplane_version=DataplaneVersion.objects.get(is_default=True),
-            broker_count=1,
-            zookeeper_count=1,
-            default_replication_factor=1,
-            storage_gib=10,
-            status="creating",
-            created_by="test",
-        ).pk
+    created = create_local_cluster(
+        "hygienic", organisation=owner["membership"].organisation, status="creating"
     )
+    return str(created.pk)
 
 
 def api(token: str):
@@ -244,17 +231,6 @@ def test_a_webhooks_secrets_are_shown_once_and_masked_after(
     rotated = client.post(f"/api/v1/alert-channels/{channel['id']}/rotate-secret/")
     assert rotated.status_code == 200, rotated.content
     secrets_given.append(rotated.json()["secret"])
-
-
-class Mailbox:
-    """A real SMTP server's handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 def test_the_smtp_password_is_used_but_never_shown(

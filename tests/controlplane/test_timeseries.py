@@ -4,30 +4,16 @@ resolution the span calls for."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.cluster_rows import create_local_cluster
+
 
 @pytest.fixture
 def cluster(django_db: str):
-    from clusters.models import Cluster, DataplaneVersion, NodeSize, Organisation, Provider, Region
-
-    local = Provider.objects.get(slug="local")
-    return Cluster.objects.create(
-        organisation=Organisation.objects.create(name=f"org-{uuid.uuid4().hex[:8]}"),
-        name="series",
-        provider=local,
-        region=Region.objects.get(provider=local, slug="local"),
-        node_size=NodeSize.objects.get(provider=local, slug="dev-small"),
-        dataplane_version=DataplaneVersion.objects.get(is_default=True),
-        broker_count=2,
-        zookeeper_count=1,
-        default_replication_factor=2,
-        storage_gib=10,
-        created_by="test",
-    )
+    return create_local_cluster("series", broker_count=2)
 
 
 def test_a_simulated_month_stays_bounded(cluster) -> None:
