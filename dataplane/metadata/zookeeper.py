@@ -1070,17 +1070,8 @@ class ZooKeeperMetadataStore(MetadataStore):
             new_stat = await asyncio.to_thread(
                 self.zk.set, path, state_json(updated), version=state.partition_epoch
             )
-        except BadVersionError:
-            # Someone (the controller) changed it first: take theirs, so the next change starts
-            # from it instead of failing the same way forever.
-            try:
-                data, stat = await asyncio.to_thread(self.zk.get, path)
-            except NoNodeError:
-                return False
-            self._set_state_if_newer(topic, partition, data, stat.version)
-            return False
-        except NoNodeError:
-            return False
+        except (BadVersionError, NoNodeError):
+            return False  # changed meanwhile: the watch brings the new state
         # The watch may already have brought a newer state (the controller writing right after
         # us); ours must not replace it.
         self._set_state_if_newer(topic, partition, state_json(updated), new_stat.version)
